@@ -1,0 +1,73 @@
+"""Atomic file writes: a temporary name in the same directory, then a rename.
+
+An interrupted run never leaves a half-written model or report behind under the final name.
+"""
+
+import contextlib
+import os
+import pathlib
+import shutil
+import tempfile
+
+from edgecnn.errors import ConfigurationError
+
+
+def check_parent_directory(path):
+    """Fail clearly when the directory that should hold `path` does not exist."""
+    parent = pathlib.Path(path).resolve().parent
+    if not parent.is_dir():
+        raise ConfigurationError(f"output directory does not exist: {parent} (for {path})")
+    return parent
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; on success rename it onto `path`, on failure delete it."""
+    path = pathlib.Path(path)
+    parent = check_parent_directory(path)
+    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    os.close(descriptor)
+    temporary = pathlib.Path(temporary_name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path, data):
+    """Write `data` to `path` atomically."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_text(path, text):
+    """Write `text` (UTF-8) to `path` atomically."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary directory beside `path`; on success it replaces `path` as a whole.
+
+    An existing directory at `path` is kept until the new one is complete.
+    """
+    path = pathlib.Path(path)
+    parent = check_parent_directory(path)
+    temporary = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+    try:
+        yield temporary
+        if path.exists():
+            old = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
+            os.replace(path, old / path.name)
+            os.replace(temporary, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise

@@ -1,0 +1,72 @@
+"""The `edgecnn` command: a thin click layer that loads each subcommand only when it runs.
+
+Subcommands live in edgecnn/commands/<module>.py as a click command named `command`. Keeping them out of
+this module means `edgecnn --help` and `import edgecnn.cli` never import TensorFlow, OpenCV or matplotlib.
+"""
+
+import importlib
+import sys
+
+import click
+
+from edgecnn import __version__
+from edgecnn.errors import EdgecnnError
+
+# command name -> (module under edgecnn.commands, one-line help shown by `edgecnn --help`)
+COMMANDS = {
+    "zoo": ("zoo", "List the model zoo: shapes, parameters, MACs, sizes, receptive fields."),
+    "train": ("train", "Train a zoo model on a dataset and save it with its labels and preprocessing."),
+    "quantize": ("quantize", "Convert a Keras model to a full-int8 (or float16/dynamic) TFLite model."),
+    "report": ("report", "Compare a float Keras model with its quantized TFLite model on a dataset."),
+    "demo": ("demo", "Train lenet5 on the bundled digits, quantize it to int8 and write the report."),
+    "verify": ("verify", "Check the NumPy int8 interpreter against TFLite's kernels and TFLite Micro."),
+    "classify": ("classify", "Classify frames from a camera, stream, video, image or folder."),
+    "bench": ("bench", "Measure model latency per backend and thread count."),
+    "doctor": ("doctor", "Show what this machine has for edge work, with fixes for what is missing."),
+    "export": ("export", "Export a model for a target: TFLite Micro sources, firmware, Pi or Coral bundles."),
+    "edgetpu": ("edgetpu", "Check a model against the Edge TPU's requirements, or compile it."),
+    "deploy": ("deploy", "Copy a bundle to boards over SSH, atomically, with checksum checks."),
+    "flash": ("flash", "Flash a firmware project to a microcontroller board."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, context):
+        return sorted(COMMANDS)
+
+    def get_command(self, context, name):
+        if name not in COMMANDS:
+            return None
+        module_name, _ = COMMANDS[name]
+        module = importlib.import_module(f"edgecnn.commands.{module_name}")
+        return module.command
+
+    def format_commands(self, context, formatter):
+        # Listing the commands must not import them: the help text comes from COMMANDS.
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(context)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, context):
+        try:
+            return super().invoke(context)
+        except EdgecnnError as error:
+            click.echo(f"error: {error}", err=True)
+            context.exit(error.exit_code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgecnn")
+def main():
+    """edgecnn: train, quantize, verify and deploy int8 CNNs on edge hardware."""
+
+
+def run():
+    """Entry point for `python -m edgecnn`."""
+    main(prog_name="edgecnn")
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,1 @@
+"""Datasets and the preprocessing shared by training, calibration, evaluation and the camera."""

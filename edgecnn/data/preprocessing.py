@@ -1,0 +1,123 @@
+"""One preprocessing, saved with the model, applied the same way at every stage.
+
+Images enter as uint8 arrays in RGB order (H, W, 3) or grayscale (H, W) / (H, W, 1). They are resized to the
+model's input size, converted to its channel count, and scaled: float = (pixel * scale - mean) / std.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from edgecnn.errors import ConfigurationError
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocessing:
+    """Input size, channel count and scaling of a model's input."""
+
+    height: int
+    width: int
+    channels: int
+    scale: float = 1.0 / 255.0
+    mean: tuple = (0.0,)
+    std: tuple = (1.0,)
+
+    def __post_init__(self):
+        if self.channels not in (1, 3):
+            raise ConfigurationError(f"models take 1 or 3 input channels, not {self.channels}")
+        if self.height < 1 or self.width < 1:
+            raise ConfigurationError(f"input size must be positive, got {self.height}x{self.width}")
+        for name in ("mean", "std"):
+            values = tuple(float(value) for value in getattr(self, name))
+            if len(values) not in (1, self.channels):
+                raise ConfigurationError(
+                    f"--{name} takes 1 or {self.channels} values for a {self.channels}-channel model, "
+                    f"got {len(values)}"
+                )
+            object.__setattr__(self, name, values)
+        if any(value == 0 for value in self.std):
+            raise ConfigurationError("--std values must not be 0")
+
+    @property
+    def input_shape(self):
+        return (self.height, self.width, self.channels)
+
+    def to_dict(self):
+        return {
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "color": "grayscale" if self.channels == 1 else "rgb",
+            "scale": self.scale,
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
+
+    @classmethod
+    def from_dict(cls, values):
+        try:
+            return cls(
+                height=int(values["height"]),
+                width=int(values["width"]),
+                channels=int(values["channels"]),
+                scale=float(values.get("scale", 1.0 / 255.0)),
+                mean=tuple(values.get("mean", (0.0,))),
+                std=tuple(values.get("std", (1.0,))),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConfigurationError(f"invalid preprocessing settings {values!r}: {error}") from error
+
+    @classmethod
+    def for_input_shape(cls, input_shape, scale=1.0 / 255.0, mean=(0.0,), std=(1.0,)):
+        """Default preprocessing for a model edgecnn did not train: resize, match channels, scale to [0, 1]."""
+        height, width, channels = (int(value) for value in input_shape[-3:])
+        return cls(height, width, channels, scale, tuple(mean), tuple(std))
+
+    def prepare_pixels(self, images):
+        """Resize and convert uint8 images to (N, H, W, C) uint8 at the model's size and channel count."""
+        return np.stack([self._prepare_one(image) for image in images]) if len(images) else np.zeros(
+            (0, *self.input_shape), np.uint8
+        )
+
+    def scale_pixels(self, pixels):
+        """Map uint8 (N, H, W, C) pixels at the model's size to float32 model inputs."""
+        values = pixels.astype(np.float32) * np.float32(self.scale)
+        return ((values - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)).astype(
+            np.float32
+        )
+
+    def apply(self, images):
+        """uint8 images of any size and channel count -> float32 (N, H, W, C) model inputs."""
+        return self.scale_pixels(self.prepare_pixels(images))
+
+    def _prepare_one(self, image):
+        image = np.asarray(image)
+        if image.dtype != np.uint8:
+            raise ConfigurationError(f"images must be uint8 pixels, got {image.dtype}")
+        if image.ndim == 3 and image.shape[2] == 1:
+            image = image[:, :, 0]
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = image[:, :, :3]
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+            raise ConfigurationError(f"cannot read an image of shape {image.shape}")
+        if image.shape[:2] != (self.height, self.width):
+            image = resize(image, self.height, self.width)
+        if self.channels == 1 and image.ndim == 3:
+            image = rgb_to_gray(image)
+        if self.channels == 3 and image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        return image.reshape(self.input_shape)
+
+
+def rgb_to_gray(image):
+    """ITU-R 601 luma, the weights Pillow and OpenCV use, rounded to uint8."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(np.rint(image.astype(np.float32) @ weights), 0, 255).astype(np.uint8)
+
+
+def resize(image, height, width):
+    """Bilinear resize of a uint8 image with Pillow (antialiased when shrinking)."""
+    from PIL import Image
+
+    resized = Image.fromarray(image).resize((width, height), Image.BILINEAR)
+    return np.asarray(resized)
