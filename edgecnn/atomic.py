@@ -22,10 +22,13 @@ def check_parent_directory(path):
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; on success rename it onto `path`, on failure delete it."""
+    """Yield a temporary path beside `path`; on success rename it onto `path`, on failure delete it.
+
+    The temporary name keeps the final suffix, for writers (such as Keras) that insist on one.
+    """
     path = pathlib.Path(path)
     parent = check_parent_directory(path)
-    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{path.suffix}", dir=parent)
     os.close(descriptor)
     temporary = pathlib.Path(temporary_name)
     try:

@@ -33,5 +33,5 @@ def tensorflow(purpose="this command"):
     """Import TensorFlow quietly (its C++ start-up logging is noise for CLI users)."""
     import os
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return require("tensorflow", purpose)

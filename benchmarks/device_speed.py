@@ -1,0 +1,130 @@
+"""Device speed targets, as ratios measured in one process with the default backend.
+
+1. End-to-end frames per second of the classify pipeline on a video file (decode, preprocess, infer,
+   top-k, JSON line) over model-only inferences per second: target >= 0.90 for lenet5 and tiny_vgg.
+2. int8 latency over float32 latency of the same model: target <= 0.67 for tiny_vgg and resnet8.
+
+    .venv/bin/python benchmarks/device_speed.py [--frames 600] [--repeats 5]
+
+Models are zoo models with random weights (speed does not depend on training), converted here; needs TensorFlow.
+"""
+
+import argparse
+import os
+import pathlib
+import tempfile
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+MODELS = {"lenet5": (28, 28, 1), "tiny_vgg": (64, 64, 3), "resnet8": (32, 32, 3)}
+
+
+def convert(keras_model, input_shape, int8):
+    import tensorflow
+
+    @tensorflow.function(input_signature=[tensorflow.TensorSpec([1, *input_shape], tensorflow.float32)])
+    def serve(images):
+        return keras_model(images, training=False)
+
+    converter = tensorflow.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
+    if int8:
+        calibration = np.random.default_rng(0).random((64, *input_shape), dtype=np.float32)
+        converter.optimizations = [tensorflow.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([sample[None]] for sample in calibration)
+        converter.target_spec.supported_ops = [tensorflow.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tensorflow.int8
+        converter.inference_output_type = tensorflow.int8
+    return converter.convert()
+
+
+def build_models(folder):
+    import edgecnn.zoo.classic  # noqa: F401 - registers the models
+    import edgecnn.zoo.resnet  # noqa: F401
+    from edgecnn.zoo.registry import create_model
+
+    paths = {}
+    for name, shape in MODELS.items():
+        keras_model = create_model(name, input_shape=shape, num_classes=10)
+        for precision in ("int8", "float32"):
+            path = folder / f"{name}_{precision}.tflite"
+            path.write_bytes(convert(keras_model, shape, precision == "int8"))
+            paths[name, precision] = path
+    return paths
+
+
+def write_video(path, shape, frames):
+    """Digits (or digits tiled to colour) at the model's own size, MJPG, so decoding is realistic but cheap."""
+    import cv2
+
+    from edgecnn.data.registry import load_dataset
+
+    digits = load_dataset("mnist-sample").images
+    height, width, _ = shape
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (width, height))
+    for index in range(frames):
+        image = cv2.resize(digits[index % len(digits)][:, :, 0], (width, height))
+        writer.write(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    writer.release()
+
+
+def model_only_seconds(classifier, count):
+    prepared = classifier.prepare(np.zeros(classifier.input_shape, np.uint8))
+    for _ in range(20):
+        classifier.predict(prepared)
+    start = time.perf_counter()
+    for _ in range(count):
+        classifier.predict(prepared)
+    return (time.perf_counter() - start) / count
+
+
+def pipeline_fps(classifier, video):
+    from edgecnn.camera import open_source, run_classification
+
+    with open(os.devnull, "w") as sink:
+        summary = run_classification(classifier, open_source(str(video)), headless=True, output=sink)
+    return summary.fps, summary.frames
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=5)
+    arguments = parser.parse_args()
+    from edgecnn.runtime import Classifier
+
+    with tempfile.TemporaryDirectory() as directory:
+        folder = pathlib.Path(directory)
+        paths = build_models(folder)
+        print("1. end-to-end FPS on a video file / model-only inferences per second (target >= 0.90)")
+        for name in ("lenet5", "tiny_vgg"):
+            video = folder / f"{name}.avi"
+            write_video(video, MODELS[name], arguments.frames)
+            classifier = Classifier(paths[name, "int8"])
+            ratios = []
+            for _ in range(arguments.repeats):
+                # Interleaved, so both sides see the same machine load.
+                model_rate = 1.0 / model_only_seconds(classifier, arguments.frames)
+                fps, frames = pipeline_fps(classifier, video)
+                ratios.append(fps / model_rate)
+            print(f"  {name:9} int8 {classifier.backend_name}: model-only {model_rate:8.0f}/s, "
+                  f"end-to-end {fps:8.0f} frames/s ({frames} frames), ratio median {np.median(ratios):.2f} "
+                  f"(runs: {', '.join(f'{ratio:.2f}' for ratio in ratios)})")
+        print("2. int8 latency / float32 latency, default backend (target <= 0.67)")
+        for name in ("tiny_vgg", "resnet8"):
+            int8 = Classifier(paths[name, "int8"])
+            float32 = Classifier(paths[name, "float32"])
+            ratios = []
+            for _ in range(arguments.repeats):
+                int8_seconds = model_only_seconds(int8, 200)
+                float_seconds = model_only_seconds(float32, 200)
+                ratios.append(int8_seconds / float_seconds)
+            print(f"  {name:9} {int8.backend_name}: int8 {int8_seconds * 1000:.3f} ms, "
+                  f"float32 {float_seconds * 1000:.3f} ms, ratio median {np.median(ratios):.2f} "
+                  f"(runs: {', '.join(f'{ratio:.2f}' for ratio in ratios)})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""`edgecnn export MODEL --target T --out DIR`."""
+
+import click
+
+from edgecnn import export
+
+
+@click.command("export")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--target", required=True, type=click.Choice(sorted(export.TARGETS)), help="What to generate.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--name", default=None, help="tflm: C name of the model (default: the file name).")
+@click.option("--legacy-names", is_flag=True, help="tflm: name the array g_model / g_model_len (xxd style).")
+@click.option("--dataset", default=None, help="Firmware: dataset of the test image (default: the model's).")
+@click.option("--image-index", type=click.IntRange(min=0), default=None, help="Firmware: which test image.")
+@click.option("--source", default=None, help="pi/coral-devboard: camera source the service classifies.")
+@click.option("--service", default=None, help="pi/coral-devboard: systemd service name.")
+@click.option(
+    "--edgetpu-model",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="coral-devboard: an already compiled *_edgetpu.tflite (default: compile MODEL).",
+)
+def command(model, target, out_dir, name, legacy_names, dataset, image_index, source, service, edgetpu_model):
+    """Export MODEL for a target: TFLite Micro sources (tflm), firmware projects, Pi or Coral bundles."""
+    result = export.export_model(
+        model,
+        target,
+        out_dir,
+        name=name,
+        legacy_names=legacy_names or None,
+        dataset=dataset,
+        image_index=image_index,
+        source=source,
+        service=service,
+        edgetpu_model=edgetpu_model,
+    )
+    if target == "tflm":
+        click.echo(f"wrote {', '.join(sorted(result.files))} to {out_dir}")
+        click.echo(f"ops: {', '.join(result.ops)}; kTensorArenaSize = {result.arena_bytes} bytes")
+    else:
+        click.echo(result.summary())

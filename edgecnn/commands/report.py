@@ -1,0 +1,31 @@
+"""`edgecnn report`: int8 against float accuracy, agreement, flips, confusion, size and latency."""
+
+import click
+
+
+def print_summary(report):
+    from edgecnn.report.render import summary_rows
+
+    rows = [("", "float", "quantized")] + summary_rows(report)
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@click.command("report")
+@click.option("--float", "float_model", required=True, type=click.Path(dir_okay=False), metavar="MODEL.keras")
+@click.option("--quantized", "quantized_model", required=True, type=click.Path(dir_okay=False),
+              metavar="FILE.tflite")
+@click.option("--dataset", "dataset_spec", required=True, metavar="SPEC",
+              help="Evaluated on its test split (a folder: a fixed 20% of it).")
+@click.option("--limit", type=int, help="Evaluate only the first N test images.")
+@click.option("--backend", default="auto", show_default=True, help="Runtime for the .tflite model.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
+def command(float_model, quantized_model, dataset_spec, limit, backend, out_dir):
+    """Evaluate MODEL.keras and FILE.tflite on the same images; write report.json, report.md, report.html."""
+    from edgecnn.report.evaluate import build_report, write_report
+
+    report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend)
+    write_report(report, images, out_dir)
+    print_summary(report)
+    click.echo(f"wrote {out_dir}/report.json, report.md, report.html")

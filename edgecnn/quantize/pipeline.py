@@ -1,0 +1,47 @@
+"""`edgecnn quantize`: a Keras model file plus a calibration dataset in, a .tflite file out."""
+
+import dataclasses
+import pathlib
+
+from edgecnn import atomic
+from edgecnn.data import load_dataset
+from edgecnn.errors import DatasetError
+from edgecnn.quantize import converter
+from edgecnn.train import artifacts
+
+
+@dataclasses.dataclass
+class QuantizeResult:
+    path: pathlib.Path
+    size_bytes: int
+    samples: int
+    metadata: object
+
+
+def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode="int8", io_type=None,
+                  scale=None, mean=None, std=None, labels_file=None, seed=0):
+    """Quantize the Keras model at `model_path` and write `out_path` atomically."""
+    out_path = pathlib.Path(out_path)
+    atomic.check_parent_directory(out_path)
+    io_type = io_type or ("int8" if mode == "int8" else "float32")
+    if mode == "int8" and calibration_spec is None:
+        raise DatasetError("--calibration is required for --mode int8 (a dataset name or a folder of images)")
+    if samples < 1:
+        raise DatasetError(f"--samples must be at least 1, got {samples}")
+    keras_model = artifacts.load_keras_model(model_path)
+    input_shape = converter.model_input_shape(keras_model)
+    num_classes = int(keras_model.outputs[0].shape[-1])
+    labels = artifacts.read_labels_file(labels_file) if labels_file else None
+    metadata = artifacts.settings_for_model(model_path, input_shape, num_classes, scale, mean, std, labels)
+    calibration = None
+    used = 0
+    if mode == "int8":
+        dataset = load_dataset(calibration_spec, preprocessing=metadata.preprocessing, split="train")
+        if len(dataset) == 0:
+            raise DatasetError(f"calibration dataset {calibration_spec} has no usable image")
+        subset = dataset.take(samples, seed=seed)
+        calibration = subset.inputs(metadata.preprocessing)
+        used = len(subset)
+    tflite_bytes = converter.quantize_keras_model(keras_model, calibration, mode, io_type, metadata)
+    atomic.write_bytes(out_path, tflite_bytes)
+    return QuantizeResult(out_path, len(tflite_bytes), used, metadata)

@@ -1,0 +1,430 @@
+"""Compare the NumPy int8 interpreter tensor by tensor with TFLite's kernels and TFLite Micro.
+
+`verify_model` runs everything and returns a VerifyReport; `format_report` and `to_dict` render it.
+A tensor's verdict is "bit-exact", "within 1 LSB" (what optimized kernels that requantize in float32 give) or
+"mismatch". The NumPy interpreter must be bit-exact with the reference kernels and with TFLite Micro.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from edgecnn.errors import ConfigurationError, EdgecnnError, UnsupportedModelError
+from edgecnn.reference import compare_runtimes
+
+BIT_EXACT = "bit-exact"
+WITHIN_ONE = "within 1 LSB"
+MISMATCH = "mismatch"
+VERDICT_ORDER = (BIT_EXACT, WITHIN_ONE, MISMATCH)
+
+# Runtimes the NumPy interpreter must match exactly; the optimized path is allowed its float32 rounding.
+EXACT_RUNTIMES = ("reference", "micro")
+
+
+def verdict_for(max_abs_diff):
+    if max_abs_diff == 0:
+        return BIT_EXACT
+    return WITHIN_ONE if max_abs_diff <= 1 else MISMATCH
+
+
+def worst_verdict(verdicts):
+    return max(verdicts, key=VERDICT_ORDER.index, default=BIT_EXACT)
+
+
+@dataclasses.dataclass
+class TensorComparison:
+    """One tensor of the NumPy interpreter against the same tensor of a runtime, over all images."""
+
+    op_index: int
+    op_name: str
+    tensor_index: int
+    tensor_name: str
+    shape: list
+    elements: int
+    differing: int
+    max_abs_diff: int
+    verdict: str
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class RuntimeComparison:
+    """Every comparable tensor against one runtime."""
+
+    runtime: str
+    description: str
+    flavor: str
+    isolated: bool
+    rows: list
+    notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def mismatched_elements(self):
+        return sum(row.differing for row in self.rows)
+
+    @property
+    def verdict(self):
+        return worst_verdict(row.verdict for row in self.rows)
+
+    @property
+    def max_abs_diff(self):
+        return max((row.max_abs_diff for row in self.rows), default=0)
+
+    def to_dict(self):
+        return {
+            "mismatched_elements": self.mismatched_elements,
+            "tensors": len(self.rows),
+            "max_abs_diff": self.max_abs_diff,
+            "verdict": self.verdict,
+            "description": self.description,
+            "interpreter_flavor": self.flavor,
+            "isolated": self.isolated,
+            "notes": list(self.notes),
+            "rows": [row.to_dict() for row in self.rows],
+        }
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    model: str
+    inputs: str
+    image_count: int
+    comparisons: dict
+    skipped: dict
+    memory: dict
+    keras: list = None
+    keras_notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def exact(self):
+        """True when the NumPy interpreter is bit-exact with every compared runtime it must match exactly."""
+        return all(
+            comparison.mismatched_elements == 0
+            for name, comparison in self.comparisons.items()
+            if name in EXACT_RUNTIMES
+        )
+
+    def to_dict(self):
+        result = {name: comparison.to_dict() for name, comparison in self.comparisons.items()}
+        result.update(
+            {
+                "model": self.model,
+                "inputs": self.inputs,
+                "images": self.image_count,
+                "bit_exact": self.exact,
+                "skipped_runtimes": dict(self.skipped),
+                "memory": self.memory,
+            }
+        )
+        if self.keras is not None:
+            result["keras"] = {"layers": [dict(row) for row in self.keras], "notes": list(self.keras_notes)}
+        return result
+
+
+def compare_arrays(ours, theirs, where):
+    """(differing elements, max |diff|) of two int arrays holding the same values for N images."""
+    ours = np.asarray(ours)
+    theirs = np.asarray(theirs)
+    if ours.size != theirs.size:
+        raise UnsupportedModelError(
+            f"{where}: the NumPy interpreter gives {ours.shape}, the runtime {theirs.shape}"
+        )
+    difference = np.abs(ours.reshape(-1).astype(np.int64) - theirs.reshape(-1).astype(np.int64))
+    return int(np.count_nonzero(difference)), int(difference.max(initial=0))
+
+
+def resolve_runtimes(against):
+    """(runtimes to run, {skipped runtime: reason}). `against` None means every installed runtime."""
+    if against is None:
+        chosen, skipped = [], {}
+        for name in compare_runtimes.RUNTIME_NAMES:
+            if compare_runtimes.is_installed(name):
+                chosen.append(name)
+            else:
+                module = compare_runtimes.RUNTIME_MODULES[name]
+                skipped[name] = f"{module} is not installed"
+        return chosen, skipped
+    chosen = []
+    for name in against:
+        if name not in compare_runtimes.RUNTIME_NAMES:
+            raise ConfigurationError(
+                f"unknown runtime {name!r} in --against; use {', '.join(compare_runtimes.RUNTIME_NAMES)}"
+            )
+        compare_runtimes.require_runtime(name)
+        if name not in chosen:
+            chosen.append(name)
+    if not chosen:
+        raise ConfigurationError("--against names no runtime")
+    return chosen, {}
+
+
+def load_interpreter(model_source, flavor):
+    """The NumPy interpreter of `flavor` ("tflite" or "micro") on a model path or bytes.
+
+    It parses and checks the whole model first, so no runtime ever sees a corrupt or unsupported file.
+    """
+    from edgecnn.reference import Interpreter
+
+    return Interpreter(model_source, flavor=flavor)
+
+
+def _tensor_info(interpreter):
+    return {info.index: info for info in interpreter.tensor_details}
+
+
+def _row(interpreter, operator, tensor_index, ours, theirs):
+    info = _tensor_info(interpreter)[tensor_index]
+    where = f"op {operator.index} ({operator.name}) tensor {tensor_index} ({info.name})"
+    differing, max_abs_diff = compare_arrays(ours, theirs, where)
+    return TensorComparison(
+        op_index=operator.index,
+        op_name=operator.name,
+        tensor_index=tensor_index,
+        tensor_name=info.name,
+        shape=[int(value) for value in info.shape],
+        elements=int(np.asarray(theirs).size),
+        differing=differing,
+        max_abs_diff=max_abs_diff,
+        verdict=verdict_for(max_abs_diff),
+    )
+
+
+def compare_end_to_end(interpreter, our_tensors, their_tensors):
+    """Rows for every op output both sides expose, in op order."""
+    rows = []
+    for operator in interpreter.operators:
+        for tensor_index in operator.outputs:
+            if tensor_index in their_tensors and tensor_index in our_tensors:
+                rows.append(
+                    _row(
+                        interpreter,
+                        operator,
+                        tensor_index,
+                        our_tensors[tensor_index],
+                        their_tensors[tensor_index],
+                    )
+                )
+    return rows
+
+
+def compare_isolated(interpreter, their_tensors, inputs_by_index):
+    """Rows for each op run alone on the runtime's own inputs: a difference stays at the op causing it."""
+    info = _tensor_info(interpreter)
+    rows, notes = [], []
+    for operator in interpreter.operators:
+        arrays = []
+        for tensor_index in operator.inputs:
+            if tensor_index < 0:
+                arrays.append(None)
+            elif info[tensor_index].is_constant:
+                arrays.append(None)
+            elif tensor_index in their_tensors:
+                arrays.append(their_tensors[tensor_index])
+            elif tensor_index in inputs_by_index:
+                arrays.append(inputs_by_index[tensor_index])
+            else:
+                notes.append(
+                    f"op {operator.index} ({operator.name}): input tensor {tensor_index} not readable"
+                )
+                arrays = None
+                break
+        if arrays is None:
+            continue
+        outputs = interpreter.run_operator(operator.index, arrays)
+        for tensor_index, ours in zip(operator.outputs, outputs):
+            if tensor_index in their_tensors:
+                rows.append(_row(interpreter, operator, tensor_index, ours, their_tensors[tensor_index]))
+    return rows, notes
+
+
+def _run_numpy(interpreter, inputs):
+    try:
+        return interpreter.run(inputs.quantized, keep_intermediates=True)
+    except EdgecnnError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise UnsupportedModelError(f"the NumPy interpreter cannot run these inputs: {error}") from error
+
+
+def compare_with_runtime(runtime_name, model_path, interpreter, run, inputs, isolate):
+    """Run one runtime on the inputs and compare it with the NumPy interpreter's run of the same flavor."""
+    output_indices = [info.index for info in interpreter.output_details]
+    notes = []
+    runner = compare_runtimes.create_runner(runtime_name, model_path, output_indices)
+    their_tensors = runner.run(inputs.quantized)
+    computed = {index for operator in interpreter.operators for index in operator.outputs}
+    unreadable = len(computed - set(their_tensors))
+    if runtime_name == "micro":
+        notes.append("TFLite Micro exposes outputs only")
+    elif not isolate and runtime_name == "optimized":
+        notes.append("end to end, 1-LSB differences can grow downstream; --isolate shows each op's own")
+    if runtime_name != "micro" and unreadable:
+        notes.append(
+            f"{unreadable} intermediate tensors are not readable from this runtime (kept in its delegate)"
+        )
+    inputs_by_index = {info.index: array for info, array in zip(interpreter.input_details, inputs.quantized)}
+    if isolate and runtime_name != "micro":
+        rows, isolate_notes = compare_isolated(interpreter, their_tensors, inputs_by_index)
+        notes.extend(isolate_notes)
+    else:
+        if isolate:
+            notes.append("--isolate needs intermediate tensors; compared end to end")
+        rows = compare_end_to_end(interpreter, run.tensors, their_tensors)
+    return RuntimeComparison(
+        runtime=runtime_name,
+        description=compare_runtimes.RUNTIME_DESCRIPTIONS[runtime_name],
+        flavor=interpreter.flavor
+        if hasattr(interpreter, "flavor")
+        else compare_runtimes.RUNTIME_FLAVORS[runtime_name],
+        isolated=bool(isolate and runtime_name != "micro"),
+        rows=rows,
+        notes=notes,
+    )
+
+
+def memory_summary(interpreter):
+    """Tensor lifetimes, the peak of live activation bytes and the arena a greedy planner needs."""
+    from edgecnn.reference import memory
+
+    plan = memory.plan_memory(interpreter)
+    info = _tensor_info(interpreter)
+    lifetimes = []
+    for tensor_index, (first_op, last_op) in sorted(
+        interpreter.lifetimes().items(), key=lambda item: item[1]
+    ):
+        tensor = info[tensor_index]
+        itemsize = np.dtype(tensor.dtype).itemsize
+        lifetimes.append(
+            {
+                "tensor_index": int(tensor_index),
+                "tensor": tensor.name,
+                "bytes": int(np.prod([int(value) for value in tensor.shape], dtype=np.int64)) * itemsize,
+                "first_op": int(first_op),
+                "last_op": int(last_op),
+            }
+        )
+    return {
+        "peak_live_bytes": int(plan.peak_live_bytes),
+        "greedy_arena_bytes": int(plan.greedy_arena_bytes),
+        "lifetimes": lifetimes,
+    }
+
+
+def verify_model(model_path, inputs, interpreters, against=None, isolate=False, keras_path=None):
+    """Compare the NumPy interpreter with each runtime in `against` (None: all installed) on `inputs`.
+
+    `interpreters` maps flavor ("tflite", "micro") to an Interpreter on the model; missing ones are built.
+    """
+    runtimes, skipped = resolve_runtimes(against)
+    runs = {}
+    comparisons = {}
+    for runtime_name in runtimes:
+        flavor = compare_runtimes.RUNTIME_FLAVORS[runtime_name]
+        if flavor not in interpreters:
+            interpreters[flavor] = load_interpreter(str(model_path), flavor)
+        if flavor not in runs:
+            runs[flavor] = _run_numpy(interpreters[flavor], inputs)
+        comparisons[runtime_name] = compare_with_runtime(
+            runtime_name, model_path, interpreters[flavor], runs[flavor], inputs, isolate
+        )
+    interpreter = interpreters.get("tflite") or load_interpreter(str(model_path), "tflite")
+    keras_rows, keras_notes = None, []
+    if keras_path is not None:
+        from edgecnn.reference import compare_keras
+
+        run = runs.get("tflite") or _run_numpy(interpreter, inputs)
+        keras_rows, keras_notes = compare_keras.compare_with_keras(
+            interpreter, run, keras_path, inputs.floats
+        )
+    return VerifyReport(
+        model=str(model_path),
+        inputs=inputs.description,
+        image_count=inputs.count,
+        comparisons=comparisons,
+        skipped=skipped,
+        memory=memory_summary(interpreter),
+        keras=keras_rows,
+        keras_notes=keras_notes,
+    )
+
+
+def _shorten(text, width):
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+def _format_bytes(count):
+    return f"{count} B" if count < 1024 else f"{count / 1024:.1f} KiB"
+
+
+def format_report(report, show_lifetimes=True):
+    """The human-readable report: one table per runtime, the Keras comparison and activation memory."""
+    lines = [f"model: {report.model}", f"inputs: {report.inputs}"]
+    for name, reason in report.skipped.items():
+        lines.append(f"skipped {name}: {reason}")
+    for comparison in report.comparisons.values():
+        mode = "each op on the runtime's own inputs (--isolate)" if comparison.isolated else "end to end"
+        lines.append("")
+        lines.append(
+            f"{comparison.runtime}: {comparison.description} vs NumPy interpreter "
+            f"({comparison.flavor} flavor), {mode}"
+        )
+        lines.append(
+            f"  {'op':>3}  {'operator':<18} {'tensor':<40} {'shape':<14} {'differing':>15} "
+            f"{'max|diff|':>9}  verdict"
+        )
+        for row in comparison.rows:
+            shape = "x".join(str(value) for value in row.shape)
+            lines.append(
+                f"  {row.op_index:>3}  {_shorten(row.op_name, 18):<18} {_shorten(row.tensor_name, 40):<40} "
+                f"{shape:<14} {f'{row.differing}/{row.elements}':>15} {row.max_abs_diff:>9}  {row.verdict}"
+            )
+        for note in comparison.notes:
+            lines.append(f"  note: {note}")
+        lines.append(
+            f"  {comparison.runtime}: {comparison.verdict}, "
+            f"{comparison.mismatched_elements} differing elements "
+            f"in {len(comparison.rows)} tensor{'' if len(comparison.rows) == 1 else 's'}"
+        )
+    if report.keras is not None:
+        lines.append("")
+        lines.append("quantization error per Keras layer (int8 dequantized vs float Keras):")
+        lines.append(f"  {'layer':<24} {'tensor':<40} {'matched by':<12} {'SQNR dB':>8} {'cosine':>8}")
+        for row in report.keras:
+            sqnr = "-" if row["sqnr_db"] is None else f"{row['sqnr_db']:.1f}"
+            cosine = "-" if row["cosine"] is None else f"{row['cosine']:.4f}"
+            lines.append(
+                f"  {_shorten(row['layer'], 24):<24} {_shorten(row['tensor'] or '-', 40):<40} "
+                f"{row['matched_by']:<12} {sqnr:>8} {cosine:>8}"
+            )
+        for note in report.keras_notes:
+            lines.append(f"  note: {note}")
+    memory = report.memory
+    lines.append("")
+    lines.append(
+        f"activation memory (batch 1): peak live {_format_bytes(memory['peak_live_bytes'])} "
+        f"(lower bound for any arena), greedy arena {_format_bytes(memory['greedy_arena_bytes'])}"
+    )
+    if show_lifetimes:
+        lines.append(f"  {'tensor':<40} {'bytes':>9}  ops")
+        for entry in memory["lifetimes"]:
+            lines.append(
+                f"  {_shorten(entry['tensor'], 40):<40} {entry['bytes']:>9}  "
+                f"{entry['first_op']}..{entry['last_op']}"
+            )
+    lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines)
+
+
+def summary_line(report):
+    exact_runtimes = [name for name in report.comparisons if name in EXACT_RUNTIMES]
+    if not report.comparisons:
+        return "verdict: nothing compared, no runtime available"
+    if not exact_runtimes:
+        return "verdict: only runtimes with float32 rounding compared; no bit-exactness check"
+    failed = [name for name in exact_runtimes if report.comparisons[name].mismatched_elements]
+    if failed:
+        return "verdict: the NumPy interpreter is NOT bit-exact with " + ", ".join(failed)
+    return "verdict: the NumPy interpreter is bit-exact with " + ", ".join(exact_runtimes)

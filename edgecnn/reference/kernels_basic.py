@@ -1,0 +1,228 @@
+"""Pooling, reductions, element-wise arithmetic, activations and data movement on batched int8 arrays."""
+
+import numpy as np
+
+from edgecnn.reference import activations, arithmetic
+from edgecnn.reference.kernels_common import (
+    output_range,
+    pad_spatial,
+    padding_for,
+    scale_and_zero_point,
+    to_int8,
+    window_slices,
+)
+
+
+def _pool_windows(call, values, fill):
+    options = call.options
+    _, height, width, _ = values.shape
+    _, out_h, out_w, _ = call.output_shape()
+    filter_h, filter_w = options["filter_height"], options["filter_width"]
+    pad_h, pad_w = padding_for(call, height, width, filter_h, filter_w, out_h, out_w)
+    padded = pad_spatial(values, pad_h, pad_w, fill)
+    return window_slices(
+        padded, filter_h, filter_w, options["stride_h"], options["stride_w"], 1, 1, out_h, out_w
+    ), (pad_h, pad_w)
+
+
+def max_pool_2d(call):
+    values = call.arrays[0].astype(np.int16)
+    windows, _ = _pool_windows(call, values, np.int16(-32768))
+    result = np.maximum.reduce([view for _, _, view in windows])
+    low, high = output_range(call)
+    return [to_int8(np.clip(result, low, high))]
+
+
+def average_pool_2d(call):
+    values = call.arrays[0].astype(np.int64)
+    windows, (pad_h, pad_w) = _pool_windows(call, values, 0)
+    total = sum(view for _, _, view in windows)
+    # The in-bounds count of each window (padding is excluded), from the same windows over ones.
+    ones = np.ones((1, *values.shape[1:3], 1), dtype=np.int64)
+    count_windows = window_slices(
+        pad_spatial(ones, pad_h, pad_w, 0),
+        call.options["filter_height"],
+        call.options["filter_width"],
+        call.options["stride_h"],
+        call.options["stride_w"],
+        1,
+        1,
+        *call.output_shape()[1:3],
+    )
+    count = sum(view for _, _, view in count_windows)
+    half = count // 2
+    rounded = np.where(total > 0, (total + half) // count, -((half - total) // count))
+    low, high = output_range(call)
+    return [to_int8(np.clip(rounded, low, high))]
+
+
+def mean(call):
+    values = call.arrays[0].astype(np.int64)
+    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    rank = values.ndim
+    axes = tuple(sorted({int(axis) % rank for axis in np.asarray(call.arrays[1]).reshape(-1)}))
+    count = int(np.prod([values.shape[axis] for axis in axes]))
+    total = values.sum(axis=axes, keepdims=True)
+    multiplier, shift = arithmetic.quantize_multiplier(
+        float(np.float64(input_scale) / np.float64(output_scale))
+    )
+    bits = min(int(np.floor(np.log2(count))), 32, 31 + shift) if count > 0 else 0
+    # C integer division of the int64 product truncates; both operands are non-negative here.
+    scaled_multiplier = (multiplier << bits) // count if count > 0 else 0
+    shift -= bits
+    result = (
+        arithmetic.multiply_by_quantized_multiplier(
+            total - input_zero_point * count, scaled_multiplier, shift
+        )
+        + output_zero_point
+    )
+    result = np.clip(result, -128, 127).reshape(call.output_shape())
+    return [to_int8(result)]
+
+
+def _broadcast_operands(call):
+    """Both operands as int64, batched ones given the output's rank (TFLite broadcasts right-aligned)."""
+    rank = len(call.output_shape())
+    operands = []
+    for tensor, array in zip(call.inputs[:2], call.arrays[:2]):
+        array = np.asarray(array, dtype=np.int64)
+        if not tensor.is_constant and array.ndim < rank:
+            array = array.reshape(array.shape[0], *([1] * (rank - array.ndim)), *array.shape[1:])
+        operands.append(array)
+    return operands
+
+
+def _add_or_subtract(call, sign):
+    first, second = _broadcast_operands(call)
+    first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
+    second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    left_shift = 20
+    twice_max = 2.0 * max(first_scale, second_scale)
+    first_multiplier, first_shift = arithmetic.quantize_multiplier(first_scale / twice_max)
+    second_multiplier, second_shift = arithmetic.quantize_multiplier(second_scale / twice_max)
+    output_multiplier, output_shift = arithmetic.quantize_multiplier(
+        twice_max / ((1 << left_shift) * output_scale)
+    )
+    scaled_first = arithmetic.multiply_by_quantized_multiplier(
+        (first - first_zero_point) << left_shift, first_multiplier, first_shift
+    )
+    scaled_second = arithmetic.multiply_by_quantized_multiplier(
+        (second - second_zero_point) << left_shift, second_multiplier, second_shift
+    )
+    result = (
+        arithmetic.multiply_by_quantized_multiplier(
+            scaled_first + sign * scaled_second, output_multiplier, output_shift
+        )
+        + output_zero_point
+    )
+    low, high = output_range(call)
+    return [to_int8(np.broadcast_to(np.clip(result, low, high), call.output_shape()))]
+
+
+def add(call):
+    return _add_or_subtract(call, 1)
+
+
+def sub(call):
+    return _add_or_subtract(call, -1)
+
+
+def mul(call):
+    first, second = _broadcast_operands(call)
+    first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
+    second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    if call.flavor == "tflite":
+        real = float(np.float32(first_scale) * np.float32(second_scale) / np.float32(output_scale))
+    else:
+        real = first_scale * second_scale / output_scale
+    multiplier, shift = arithmetic.quantize_multiplier(real)
+    product = (first - first_zero_point) * (second - second_zero_point)
+    result = arithmetic.multiply_by_quantized_multiplier(product, multiplier, shift) + output_zero_point
+    low, high = output_range(call)
+    return [to_int8(np.broadcast_to(np.clip(result, low, high), call.output_shape()))]
+
+
+def _unary_parameters(call):
+    return (*scale_and_zero_point(call.inputs[0]), *scale_and_zero_point(call.outputs[0]))
+
+
+def softmax(call):
+    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+    beta = call.options.get("beta", 1.0)
+    return [activations.softmax(call.arrays[0], input_scale, input_zero_point, beta, flavor=call.flavor)]
+
+
+def logistic(call):
+    return [activations.logistic(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+
+
+def tanh(call):
+    return [activations.tanh(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+
+
+def hard_swish(call):
+    return [activations.hard_swish(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+
+
+def relu(call):
+    return [activations.relu(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+
+
+def relu6(call):
+    return [activations.relu6(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+
+
+def leaky_relu(call):
+    alpha = call.options.get("alpha", 0.0)
+    return [activations.leaky_relu(call.arrays[0], *_unary_parameters(call), alpha, flavor=call.flavor)]
+
+
+def reshape(call):
+    return [np.asarray(call.arrays[0]).reshape(call.output_shape())]
+
+
+def pad(call):
+    paddings = np.asarray(call.arrays[1], dtype=np.int64).reshape(-1, 2)
+    _, output_zero_point = scale_and_zero_point(call.outputs[0])
+    widths = [(int(before), int(after)) for before, after in paddings]
+    return [np.pad(call.arrays[0], widths, constant_values=output_zero_point).reshape(call.output_shape())]
+
+
+def concatenation(call):
+    rank = len(call.outputs[0].shape)
+    axis = call.options["axis"] % rank
+    arrays = [np.broadcast_to(array, (call.batch_size, *array.shape[1:])) for array in call.arrays]
+    low, high = output_range(call)
+    return [np.clip(np.concatenate(arrays, axis=axis), low, high).astype(call.arrays[0].dtype)]
+
+
+def quantize(call):
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    values = call.arrays[0]
+    info = np.iinfo(call.outputs[0].dtype)
+    if np.issubdtype(values.dtype, np.floating):
+        with np.errstate(over="ignore", invalid="ignore"):
+            ratio = values.astype(np.float32) / np.float32(output_scale)
+        truncated = np.trunc(ratio)
+        rounded = truncated + np.sign(ratio) * (np.abs(ratio - truncated) >= np.float32(0.5))
+        result = np.clip(rounded, info.min - output_zero_point, info.max - output_zero_point)
+        result = result.astype(np.int64) + output_zero_point
+    else:
+        input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+        multiplier, shift = arithmetic.quantize_multiplier(input_scale / output_scale)
+        result = (
+            arithmetic.multiply_by_quantized_multiplier(
+                values.astype(np.int64) - input_zero_point, multiplier, shift
+            )
+            + output_zero_point
+        )
+    return [np.clip(result, info.min, info.max).astype(call.outputs[0].dtype)]
+
+
+def dequantize(call):
+    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+    values = call.arrays[0].astype(np.int64) - input_zero_point
+    return [(np.float64(input_scale) * values).astype(np.float32)]

@@ -1,0 +1,194 @@
+"""Latency of models per backend and thread count, as one table.
+
+Model-only time covers set input, invoke, read and dequantize the output; end-to-end adds preprocessing a
+camera-sized uint8 frame (resize, scale, quantize) and the top-k. Both are measured after warm-up runs.
+A .keras model is converted to a float32 .tflite in memory (needs TensorFlow) and run on the same backend,
+so the float row compares like with like.
+"""
+
+import dataclasses
+import os
+import pathlib
+import tempfile
+import time
+
+import numpy as np
+
+from edgecnn import extras
+from edgecnn.errors import ModelFileError
+from edgecnn.runtime.model import Classifier
+
+
+@dataclasses.dataclass
+class BenchRow:
+    model: str
+    precision: str
+    backend: str
+    device: str
+    threads: str
+    size_kb: float
+    model_ms_p50: float
+    model_ms_p95: float
+    end_to_end_ms_p50: float
+    end_to_end_ms_p95: float
+    accuracy: float = None
+    top1: list = None
+
+    @property
+    def inferences_per_second(self):
+        return 1000.0 / self.model_ms_p50 if self.model_ms_p50 > 0 else float("inf")
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        values.pop("top1")
+        return values
+
+
+def percentiles_ms(seconds):
+    values = np.asarray(seconds) * 1000.0
+    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+
+
+def default_frame(height=480, width=640, seed=0):
+    """A camera-sized BGR-like test frame; the content does not change the timing."""
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def measure(classifier, frames, warmup=10, runs=100, top_k=5):
+    """Return (model-only seconds, end-to-end seconds) lists of `runs` timed runs each."""
+    prepared = classifier.prepare(frames[0])
+    for _ in range(warmup):
+        classifier.predict(prepared)
+    model_seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        classifier.predict(prepared)
+        model_seconds.append(time.perf_counter() - start)
+    end_to_end_seconds = []
+    for index in range(runs):
+        frame = frames[index % len(frames)]
+        start = time.perf_counter()
+        classifier.top_k(classifier.predict(classifier.prepare(frame)), top_k)
+        end_to_end_seconds.append(time.perf_counter() - start)
+    return model_seconds, end_to_end_seconds
+
+
+def evaluate(classifier, dataset, limit=None):
+    """Top-1 accuracy on a dataset and the predicted labels (in dataset order)."""
+    images, labels = dataset.images, dataset.labels
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    predicted = [int(np.argmax(classifier.predict(classifier.prepare(image)))) for image in images]
+    accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels))) if len(labels) else float("nan")
+    return accuracy, predicted
+
+
+def keras_to_float_tflite(path):
+    """Convert a .keras model to float32 TFLite bytes with batch 1 (TensorFlow needed)."""
+    tensorflow = extras.tensorflow("benchmarking a .keras model")
+    try:
+        keras_model = tensorflow.keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"cannot load Keras model {path}: {error}") from error
+    input_shape = tuple(int(value) for value in keras_model.inputs[0].shape[1:])
+
+    @tensorflow.function(input_signature=[tensorflow.TensorSpec([1, *input_shape], tensorflow.float32)])
+    def serve(images):
+        return keras_model(images, training=False)
+
+    converter = tensorflow.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
+    return converter.convert()
+
+
+def bench_model(
+    path,
+    backend="auto",
+    threads=None,
+    delegate_text=None,
+    fallback_cpu=False,
+    warmup=10,
+    runs=100,
+    dataset=None,
+    limit=None,
+    frame=None,
+):
+    """One BenchRow for one model on one backend and thread count."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    temporary = None
+    model_path, precision_note = path, ""
+    if path.suffix == ".keras":
+        descriptor, temporary = tempfile.mkstemp(suffix=".tflite")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(keras_to_float_tflite(str(path)))
+        model_path, precision_note = pathlib.Path(temporary), " (.keras)"
+    try:
+        classifier = Classifier(
+            model_path,
+            backend=backend,
+            threads=threads,
+            delegate_text=delegate_text,
+            fallback_cpu=fallback_cpu,
+        )
+        frames = [frame if frame is not None else default_frame()]
+        if dataset is not None:
+            frames = list(dataset.images[: max(1, min(len(dataset.images), runs))])
+        model_seconds, end_to_end_seconds = measure(classifier, frames, warmup, runs)
+        accuracy, top1 = (None, None)
+        if dataset is not None:
+            accuracy, top1 = evaluate(classifier, dataset, limit)
+    finally:
+        if temporary:
+            os.unlink(temporary)
+    model_p50, model_p95 = percentiles_ms(model_seconds)
+    end_p50, end_p95 = percentiles_ms(end_to_end_seconds)
+    return BenchRow(
+        model=path.name,
+        precision=classifier.precision + precision_note,
+        backend=classifier.backend_name,
+        device=classifier.delegate or "cpu",
+        threads=str(threads) if threads else "default",
+        size_kb=path.stat().st_size / 1024,
+        model_ms_p50=model_p50,
+        model_ms_p95=model_p95,
+        end_to_end_ms_p50=end_p50,
+        end_to_end_ms_p95=end_p95,
+        accuracy=accuracy,
+        top1=top1,
+    )
+
+
+COLUMNS = [
+    ("model", "Model", "{}"),
+    ("precision", "Type", "{}"),
+    ("backend", "Backend", "{}"),
+    ("device", "Device", "{}"),
+    ("threads", "Threads", "{}"),
+    ("size_kb", "Size KB", "{:.1f}"),
+    ("model_ms_p50", "Model p50 ms", "{:.3f}"),
+    ("model_ms_p95", "Model p95 ms", "{:.3f}"),
+    ("end_to_end_ms_p50", "E2E p50 ms", "{:.3f}"),
+    ("end_to_end_ms_p95", "E2E p95 ms", "{:.3f}"),
+    ("accuracy", "Top-1", "{:.4f}"),
+]
+
+
+def format_table(rows):
+    """Rows as an aligned text table; the accuracy column only when some row has one."""
+    columns = [
+        column
+        for column in COLUMNS
+        if column[0] != "accuracy" or any(row.accuracy is not None for row in rows)
+    ]
+    cells = [[title for _, title, _ in columns]]
+    for row in rows:
+        values = []
+        for key, _, pattern in columns:
+            value = getattr(row, key)
+            values.append("-" if value is None else pattern.format(value))
+        cells.append(values)
+    widths = [max(len(line[index]) for line in cells) for index in range(len(columns))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

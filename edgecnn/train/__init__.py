@@ -1,0 +1,1 @@
+"""Training zoo models, and the files a trained model is saved as."""

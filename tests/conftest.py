@@ -1,0 +1,41 @@
+"""Fixtures shared across stages: one small trained and quantized model, made once per test session."""
+
+import os
+import pathlib
+import shutil
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+SHARED = REPOSITORY.parent / "shared"
+
+
+def require_tool(name):
+    """The path of an external tool; skipped locally when missing, a failure in CI (where .ci/run installs it)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}, but CI must have it (.ci/run installs it)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_lenet(tmp_path_factory):
+    """lenet5 trained for two epochs on mnist-sample, and its full-int8 .tflite.
+
+    Returns a dict with "dir", "keras" and "tflite" paths. Accuracy is well above chance (about 90%), which is
+    what tests of later stages need; the demo trains longer.
+    """
+    from edgecnn.quantize.pipeline import quantize_file
+    from edgecnn.train.trainer import train_model
+
+    directory = tmp_path_factory.mktemp("lenet5")
+    result = train_model("lenet5", "mnist-sample", directory, epochs=2, batch_size=64, verbose=0)
+    tflite_path = directory / "model_int8.tflite"
+    quantize_file(result.model_path, tflite_path, "mnist-sample", samples=100)
+    return {"dir": directory, "keras": result.model_path, "tflite": tflite_path,
+            "test_accuracy": result.test_accuracy}

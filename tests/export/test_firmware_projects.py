@@ -1,0 +1,272 @@
+"""Firmware projects: file layout, golden build files, a test image that matches the dataset, and sources that
+compile with the host g++ and arm-none-eabi-g++ against stand-in TFLite Micro headers.
+
+PlatformIO, ESP-IDF and the Arduino toolchains download their compilers and libraries at build time, which
+is not possible here, so the projects are checked against those tools' documented layouts instead.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgecnn.cli import main
+from edgecnn.export import firmware
+
+HERE = pathlib.Path(__file__).parent
+STANDIN = HERE / "standin"
+STANDIN_PLATFORM = HERE / "standin_platform"
+GOLDEN = HERE / "golden" / "firmware"
+PROJECT = "edgecnn_demo"  # the output folder name, which names the project and the Arduino sketch
+
+EXPECTED_FILES = {
+    "esp-idf": [
+        "CMakeLists.txt",
+        "main/CMakeLists.txt",
+        "main/camera_esp32.cc",
+        "main/edgecnn_classifier.cc",
+        "main/edgecnn_classifier.h",
+        "main/idf_component.yml",
+        "main/labels.h",
+        "main/main.cc",
+        "main/model_data.cc",
+        "main/model_data.h",
+        "main/model_settings.h",
+        "main/op_resolver.h",
+        "main/preprocessing.h",
+        "main/test_image.h",
+        "sdkconfig.defaults",
+    ],
+    "platformio-esp32s3": [
+        "CMakeLists.txt",
+        "platformio.ini",
+        "sdkconfig.defaults",
+        "src/CMakeLists.txt",
+        "src/camera_esp32.cc",
+        "src/edgecnn_classifier.cc",
+        "src/edgecnn_classifier.h",
+        "src/idf_component.yml",
+        "src/labels.h",
+        "src/main.cc",
+        "src/model_data.cc",
+        "src/model_data.h",
+        "src/model_settings.h",
+        "src/op_resolver.h",
+        "src/preprocessing.h",
+        "src/test_image.h",
+    ],
+    "platformio-nano33ble": [
+        "platformio.ini",
+        "src/edgecnn_classifier.cpp",
+        "src/edgecnn_classifier.h",
+        "src/labels.h",
+        "src/main.cpp",
+        "src/model_data.cpp",
+        "src/model_data.h",
+        "src/model_settings.h",
+        "src/op_resolver.h",
+        "src/preprocessing.h",
+        "src/test_image.h",
+    ],
+    "arduino": [
+        f"{PROJECT}.ino",
+        "edgecnn_classifier.cpp",
+        "edgecnn_classifier.h",
+        "labels.h",
+        "model_data.cpp",
+        "model_data.h",
+        "model_settings.h",
+        "op_resolver.h",
+        "preprocessing.h",
+        "test_image.h",
+    ],
+}
+GOLDEN_FILES = {
+    "esp-idf": ["CMakeLists.txt", "main/CMakeLists.txt", "main/idf_component.yml", "sdkconfig.defaults"],
+    "platformio-esp32s3": ["platformio.ini", "CMakeLists.txt", "src/CMakeLists.txt", "src/idf_component.yml"],
+    "platformio-nano33ble": ["platformio.ini"],
+    "arduino": [f"{PROJECT}.ino"],
+}
+SOURCE_DIRS = {"esp-idf": "main", "platformio-esp32s3": "src", "platformio-nano33ble": "src", "arduino": "."}
+
+
+def require_tool(name):
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is required in CI")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def digit_model(tmp_path_factory):
+    """A small int8 MNIST-shaped CNN carrying edgecnn metadata (labels, preprocessing, dataset)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from edgecnn.data import Preprocessing, load_dataset
+    from edgecnn.quantize.converter import quantize_keras_model
+    from edgecnn.quantize.metadata import ModelMetadata
+
+    rng = np.random.default_rng(3)
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Dense(10)(x)))
+    for weight in model.weights:
+        weight.assign(rng.normal(0.0, 0.3, weight.shape).astype("float32"))
+    preprocessing = Preprocessing(28, 28, 1)
+    images = load_dataset("mnist-sample", preprocessing=preprocessing).images[:16]
+    metadata = ModelMetadata(
+        labels=[str(index) for index in range(10)],
+        preprocessing=preprocessing,
+        model_name="digits",
+        dataset="mnist-sample",
+    )
+    path = tmp_path_factory.mktemp("firmware_model") / "digits.tflite"
+    path.write_bytes(quantize_keras_model(model, preprocessing.scale_pixels(images), metadata=metadata))
+    return path
+
+
+@pytest.fixture(scope="session")
+def projects(digit_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("firmware_projects")
+    made = {}
+    for target in firmware.FIRMWARE_TARGETS:
+        out = root / target / PROJECT
+        firmware.export_firmware(digit_model, out, target)
+        made[target] = out
+    return made
+
+
+@pytest.mark.parametrize("target", sorted(EXPECTED_FILES))
+def test_project_layout(projects, target):
+    out = projects[target]
+    written = sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file())
+    assert written == sorted(EXPECTED_FILES[target])
+
+
+@pytest.mark.parametrize("target,file_name", [(t, f) for t in sorted(GOLDEN_FILES) for f in GOLDEN_FILES[t]])
+def test_golden_build_files(projects, target, file_name):
+    assert (projects[target] / file_name).read_text() == (GOLDEN / target / file_name).read_text()
+
+
+def test_build_files_follow_the_documented_layouts(projects):
+    """The facts each toolchain depends on, spelled out (the goldens pin the rest)."""
+    ini = (projects["platformio-nano33ble"] / "platformio.ini").read_text()
+    assert "platform = nordicnrf52\nboard = nano33ble\nframework = arduino\n" in ini
+    assert "lib_deps =\n    https://github.com/tensorflow/tflite-micro-arduino-examples.git\n" in ini
+    ini = (projects["platformio-esp32s3"] / "platformio.ini").read_text()
+    assert "platform = espressif32\nboard = esp32-s3-devkitc-1\nframework = espidf\n" in ini
+    for target, manifest in (("esp-idf", "main"), ("platformio-esp32s3", "src")):
+        yml = (projects[target] / manifest / "idf_component.yml").read_text()
+        assert '  espressif/esp-tflite-micro: "^1.3.0"\n' in yml
+        root_cmake = (projects[target] / "CMakeLists.txt").read_text()
+        assert "include($ENV{IDF_PATH}/tools/cmake/project.cmake)\nproject(edgecnn_demo)\n" in root_cmake
+    sketch = (projects["arduino"] / f"{PROJECT}.ino").read_text()
+    assert "#include <TensorFlowLite.h>" in sketch and "void setup()" in sketch and "void loop()" in sketch
+    core = (projects["arduino"] / "edgecnn_classifier.cpp").read_text()
+    assert '#include "tensorflow/lite/micro/micro_interpreter.h"' in core
+    assert "tflite::GetModel(g_model)" in (projects["esp-idf"] / "main" / "edgecnn_classifier.cc").read_text()
+
+
+def _c_array(text, name):
+    body = re.search(name + r"\[[^\]]*\] = \{(.*?)\};", text, re.S)[1]
+    return bytes(int(value, 16) for value in re.findall(r"0x([0-9a-f]{2})", body))
+
+
+def test_test_image_is_the_dataset_digit_quantized_for_the_model_input(projects, digit_model):
+    from edgecnn import tflite
+    from edgecnn.data import load_dataset
+
+    header = (projects["esp-idf"] / "main" / "test_image.h").read_text()
+    data = np.frombuffer(_c_array(header, "g_test_image"), np.int8)
+    digits = load_dataset("mnist-sample")
+    assert f"constexpr int kTestImageLabelIndex = {int(digits.labels[0])};" in header
+    assert f'constexpr const char* kTestImageLabel = "{digits.class_names[digits.labels[0]]}";' in header
+    graph = tflite.read_model(digit_model).main
+    quantization = graph.tensors[graph.inputs[0]].quantization
+    scale, zero_point = float(quantization.scales[0]), int(quantization.zero_points[0])
+    # Dequantized, the bytes give back the digit's pixels / 255 to within half a quantization step.
+    pixels = digits.images[0].reshape(-1).astype(np.float32) / 255.0
+    restored = (data.astype(np.float32) - zero_point) * scale
+    assert data.size == 28 * 28 and np.abs(restored - pixels).max() <= scale / 2 + 1e-6
+    assert len(set(data.tolist())) > 20  # a digit, not a blank image
+
+
+def _compile_sources(compiler, out, source_dir, flags, tmp_path):
+    folder = out / source_dir
+    sources = sorted(p for p in folder.iterdir() if p.suffix in (".cc", ".cpp", ".ino"))
+    for source in sources:
+        language = ["-x", "c++"] if source.suffix == ".ino" else []
+        subprocess.run(
+            [
+                compiler,
+                "-std=c++17",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                *flags,
+                f"-I{folder}",
+                f"-I{STANDIN}",
+                f"-I{STANDIN_PLATFORM}",
+                *language,
+                "-c",
+                str(source),
+                "-o",
+                str(tmp_path / (source.name + ".o")),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return [source.name for source in sources]
+
+
+@pytest.mark.parametrize("target", sorted(EXPECTED_FILES))
+def test_sources_compile_with_host_gcc(projects, target, tmp_path):
+    compiled = _compile_sources(require_tool("g++"), projects[target], SOURCE_DIRS[target], ["-O1"], tmp_path)
+    assert any(name.startswith("edgecnn_classifier") for name in compiled)
+    assert any(name in ("main.cc", "main.cpp", f"{PROJECT}.ino") for name in compiled)
+
+
+@pytest.mark.parametrize("target", ["platformio-nano33ble", "arduino"])
+def test_sources_compile_for_cortex_m4(projects, target, tmp_path):
+    """The Nano 33 BLE Sense is an nRF52840 (Cortex-M4F); the ESP32-S3 is Xtensa, so only host g++ there."""
+    flags = [
+        "-mcpu=cortex-m4",
+        "-mthumb",
+        "-mfloat-abi=hard",
+        "-mfpu=fpv4-sp-d16",
+        "-Os",
+        "-fno-exceptions",
+        "-fno-rtti",
+    ]
+    compiler = require_tool("arm-none-eabi-g++")
+    compiled = _compile_sources(compiler, projects[target], SOURCE_DIRS[target], flags, tmp_path)
+    assert len(compiled) == 3
+
+
+def test_cli_export_firmware_and_option_checks(digit_model, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "sketch_one"
+    result = runner.invoke(
+        main, ["export", str(digit_model), "--target", "arduino", "--out", str(out), "--image-index", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "test image: mnist-sample[1]" in result.output and (out / "sketch_one.ino").is_file()
+    result = runner.invoke(
+        main, ["export", str(digit_model), "--target", "arduino", "--out", str(out), "--source", "0"]
+    )
+    assert result.exit_code == 2 and "--source does not apply to --target arduino" in result.output
+    result = runner.invoke(
+        main, ["export", str(digit_model), "--target", "esp-idf", "--out", str(tmp_path / "bad name!")]
+    )
+    assert result.exit_code == 2 and "cannot name a firmware project" in result.output

@@ -1,0 +1,262 @@
+"""TFLite Micro export: generated sources compile for the host and a Cortex-M4, and the arena is right."""
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from edgecnn import tflite
+from edgecnn.export import arena, measure, tflm
+
+HERE = pathlib.Path(__file__).parent
+STANDIN = HERE / "standin"
+GOLDEN = HERE / "golden"
+# Small inputs keep conversion fast; mobilenet_v2 needs 32x32 to survive its strides.
+ZOO_INPUT_SHAPES = {"mobilenet_v2": (32, 32, 3), "resnet18": (32, 32, 3), "tiny_vgg": (32, 32, 3)}
+
+
+def require_tool(name):
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is required in CI")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def convert_int8(keras_model, input_shape, seed=0):
+    """Full-int8 conversion with batch 1 (a fixed-batch wrapper avoids captured-variable ops)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    inputs = keras.Input(input_shape, batch_size=1)
+    wrapper = keras.Model(inputs, keras_model(inputs))
+    converter = tf.lite.TFLiteConverter.from_keras_model(wrapper)
+    rng = np.random.default_rng(seed)
+    samples = [rng.random((1, *input_shape), dtype=np.float32) for _ in range(8)]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sample] for sample in samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def build_small_model():
+    """A fixed-weight CNN covering conv, depthwise, pooling, mean, dense and softmax."""
+    import keras
+
+    rng = np.random.default_rng(1234)
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(8, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Softmax()(keras.layers.Dense(10)(x))
+    model = keras.Model(inputs, outputs)
+    for weight in model.weights:
+        weight.assign(rng.normal(0.0, 0.3, weight.shape).astype("float32"))
+    return model
+
+
+@pytest.fixture(scope="session")
+def small_model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tflm") / "small_cnn.tflite"
+    path.write_bytes(convert_int8(build_small_model(), (16, 16, 1)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def exported(small_model_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tflm_out")
+    sources = tflm.generate_tflm_sources(small_model_path)
+    tflm.write_tflm_sources(sources, out)
+    return out, sources
+
+
+def test_generated_files_and_names(exported, small_model_path):
+    out, sources = exported
+    assert sorted(p.name for p in out.iterdir()) == [
+        "labels.h",
+        "model_data.cc",
+        "model_data.h",
+        "model_settings.h",
+        "op_resolver.h",
+    ]
+    source = (out / "model_data.cc").read_text()
+    header = (out / "model_data.h").read_text()
+    data = small_model_path.read_bytes()
+    assert "alignas(16) const unsigned char g_small_cnn_model_data[]" in source
+    assert f"constexpr unsigned int g_small_cnn_model_data_size = {len(data)};" in header
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() in header
+    assert "Ops: CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, MEAN, FULLY_CONNECTED, SOFTMAX" in header
+    assert re.search(r"Input 0: INT8 \[1, 16, 16, 1\] scale [0-9.e-]+ zero_point -128", header)
+    bytes_in_source = [int(value, 16) for value in re.findall(r"0x([0-9a-f]{2})", source)]
+    assert bytes(bytes_in_source) == data
+
+
+def test_legacy_names(small_model_path, tmp_path):
+    sources = tflm.generate_tflm_sources(small_model_path, legacy_names=True)
+    assert "alignas(16) const unsigned char g_model[]" in sources.files["model_data.cc"]
+    assert "extern const unsigned int g_model_len;" in sources.files["model_data.h"]
+
+
+@pytest.mark.parametrize("file_name", ["op_resolver.h", "labels.h", "model_settings.h"])
+def test_golden(exported, file_name):
+    out, _ = exported
+    assert (out / file_name).read_text() == (GOLDEN / file_name).read_text()
+
+
+def _compile(compiler, out, tmp_path, flags):
+    for file_name in ("model_data.cc",):
+        obj = tmp_path / f"{compiler.split('/')[-1]}_{file_name}.o"
+        subprocess.run(
+            [
+                compiler,
+                "-std=c++17",
+                "-c",
+                *flags,
+                f"-I{out}",
+                f"-I{STANDIN}",
+                str(out / file_name),
+                "-o",
+                str(obj),
+            ],
+            check=True,
+        )
+    resolver_check = tmp_path / "resolver.cc"
+    resolver_check.write_text(
+        '#include "op_resolver.h"\n#include "labels.h"\n#include "model_settings.h"\n'
+        "int register_all() { ModelOpResolver r; return RegisterModelOps(r); }\n"
+    )
+    subprocess.run(
+        [
+            compiler,
+            "-std=c++17",
+            "-c",
+            *flags,
+            f"-I{out}",
+            f"-I{STANDIN}",
+            str(resolver_check),
+            "-o",
+            str(tmp_path / f"{compiler.split('/')[-1]}_resolver.o"),
+        ],
+        check=True,
+    )
+    return obj
+
+
+def _symbol(nm, obj, name):
+    listing = subprocess.run(
+        [nm, "-S", "--defined-only", str(obj)], capture_output=True, text=True, check=True
+    ).stdout
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == name:
+            return int(parts[0], 16), int(parts[1], 16), parts[2]
+    raise AssertionError(f"{name} not in {obj}: {listing}")
+
+
+def _section_alignment(objdump, obj, symbol):
+    table = subprocess.run([objdump, "-h", str(obj)], capture_output=True, text=True, check=True).stdout
+    symbols = subprocess.run([objdump, "-t", str(obj)], capture_output=True, text=True, check=True).stdout
+    section = next(line.split()[-3] for line in symbols.splitlines() if line.endswith(" " + symbol))
+    row = next(line for line in table.splitlines() if line.split()[1:2] == [section])
+    return section, int(row.split()[-1].split("**")[1])
+
+
+@pytest.mark.parametrize("toolchain", ["host", "cortex-m4"])
+def test_model_array_compiles_into_aligned_read_only_data(exported, small_model_path, tmp_path, toolchain):
+    out, _ = exported
+    prefix, flags = (
+        ("", ["-O2"]) if toolchain == "host" else ("arm-none-eabi-", ["-mcpu=cortex-m4", "-mthumb", "-Os"])
+    )
+    compiler = require_tool(prefix + "g++")
+    obj = _compile(compiler, out, tmp_path, flags)
+    address, size, kind = _symbol(require_tool(prefix + "nm"), obj, "g_small_cnn_model_data")
+    assert kind in ("R", "r"), "model array must be in read-only data"
+    assert size == small_model_path.stat().st_size
+    section, alignment_power = _section_alignment(
+        require_tool(prefix + "objdump"), obj, "g_small_cnn_model_data"
+    )
+    assert section.startswith(".rodata")
+    assert 2**alignment_power >= 16 and address % 16 == 0
+
+
+def test_host_program_reads_the_generated_model(exported, small_model_path, tmp_path):
+    out, sources = exported
+    compiler = require_tool("g++")
+    program = tmp_path / "check"
+    subprocess.run(
+        [
+            compiler,
+            "-std=c++17",
+            "-DMODEL_ARRAY=g_small_cnn_model_data",
+            "-DMODEL_SIZE=g_small_cnn_model_data_size",
+            f"-I{out}",
+            f"-I{STANDIN}",
+            str(HERE / "check_main.cc"),
+            str(out / "model_data.cc"),
+            "-o",
+            str(program),
+        ],
+        check=True,
+    )
+    result = subprocess.run([str(program)], capture_output=True, text=True, check=True)
+    size = small_model_path.stat().st_size
+    assert result.stdout.strip() == f"size={size} ops=6 labels=10 first=0 arena={sources.arena_bytes}"
+
+
+def _zoo_model_path(name, tmp_path_factory):
+    import edgecnn.zoo as zoo
+
+    shape = ZOO_INPUT_SHAPES.get(name, zoo.model_info(name).default_input_shape)
+    path = tmp_path_factory.mktemp("zoo") / f"{name}.tflite"
+    path.write_bytes(convert_int8(zoo.create_model(name, input_shape=shape, num_classes=10), shape))
+    return path
+
+
+def _zoo_names():
+    import edgecnn.zoo as zoo
+
+    return zoo.list_models()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _zoo_names())
+def test_arena_covers_tflite_micro_and_stays_within_ten_percent(name, tmp_path_factory):
+    pytest.importorskip("tflite_micro")
+    if name == "mobilenet_v2":
+        pytest.xfail("the tflite-micro Python interpreter aborts while allocating mobilenet_v2 (no message)")
+    path = _zoo_model_path(name, tmp_path_factory)
+    estimate = arena.estimate_arena(tflite.read_model(path))
+    measured = measure.measure_arena(path)
+    assert estimate.head_bytes == measured.head_bytes  # the greedy plan is reproduced exactly
+    assert measured.total_bytes <= estimate.recommended_bytes() <= 1.10 * measured.total_bytes
+    # The estimate is enough for TFLite Micro to allocate the model in an arena of exactly that size.
+    measure.measure_arena(path, arena_size=estimate.recommended_bytes())
+
+
+def test_cli_export_and_missing_model(small_model_path, tmp_path):
+    from click.testing import CliRunner
+
+    from edgecnn.cli import main
+
+    result = CliRunner().invoke(
+        main, ["export", str(small_model_path), "--target", "tflm", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "kTensorArenaSize" in result.output and (tmp_path / "out" / "op_resolver.h").exists()
+    result = CliRunner().invoke(
+        main,
+        ["export", str(tmp_path / "missing.tflite"), "--target", "tflm", "--out", str(tmp_path / "out2")],
+    )
+    assert result.exit_code == 2 and "model file not found" in result.output

@@ -1,0 +1,136 @@
+"""Keras models covering every op of the NumPy interpreter, converted with edgecnn's own quantizer."""
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def convert(keras_model, calibration_inputs, io_type="int8"):
+    from edgecnn.quantize.converter import quantize_keras_model
+
+    return quantize_keras_model(keras_model, np.asarray(calibration_inputs, np.float32), io_type=io_type)
+
+
+def calibration_for(input_shape, count=24, seed=0):
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=(count, *input_shape)).astype(np.float32)
+
+
+def every_op_model(input_shape=(20, 20, 3), num_classes=10):
+    """CONV (stride, dilation), DEPTHWISE (multiplier), PAD, LEAKY_RELU, ADD, SUB, MUL, LOGISTIC, TANH,
+    HARD_SWISH, CONCATENATION, MAX/AVERAGE_POOL, TRANSPOSE_CONV, RESHAPE, RELU, RELU6, MEAN, FULLY_CONNECTED,
+    SOFTMAX."""
+    import keras
+
+    layers = keras.layers
+    inputs = keras.Input(input_shape)
+    stem = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+    depthwise = layers.DepthwiseConv2D(
+        3, depth_multiplier=2, dilation_rate=2, padding="same", activation="relu6"
+    )(stem)
+    padded = layers.ZeroPadding2D(((1, 1), (2, 0)))(depthwise)
+    capped = layers.ReLU(max_value=6.0)(padded)
+    leaky = layers.LeakyReLU(negative_slope=0.2)(layers.Conv2D(16, 3, padding="valid")(capped))
+    added = layers.Add()([depthwise, leaky])
+    difference = layers.Subtract()([added, depthwise])
+    gate = layers.Activation("sigmoid")(leaky)
+    product = layers.Multiply()([difference, gate])
+    squashed = layers.Activation("tanh")(product)
+    swished = layers.Activation("hard_swish")(layers.Conv2D(16, 1)(squashed))
+    joined = layers.Concatenate()([swished, squashed])
+    pooled = layers.MaxPooling2D(3, strides=2, padding="same")(joined)
+    smoothed = layers.AveragePooling2D(2, strides=1, padding="same")(pooled)
+    upsampled = layers.Conv2DTranspose(8, 3, strides=2, padding="same")(smoothed)
+    rows = layers.Reshape((-1, 16))(upsampled)
+    rectified = layers.ReLU()(rows)
+    averaged = layers.GlobalAveragePooling1D()(layers.Reshape((-1, 8))(layers.Dense(8)(rectified)))
+    outputs = layers.Dense(num_classes, activation="softmax")(averaged)
+    return keras.Model(inputs, outputs)
+
+
+def grouped_conv_model(input_shape=(12, 12, 8)):
+    import keras
+
+    inputs = keras.Input(input_shape)
+    grouped = keras.layers.Conv2D(8, 3, groups=4, padding="same", activation="relu")(inputs)
+    outputs = keras.layers.Conv2D(4, 3, strides=2, padding="valid")(grouped)
+    return keras.Model(inputs, outputs)
+
+
+def upsampling_model(input_shape=(8, 8, 3)):
+    """RESIZE_NEAREST_NEIGHBOR is outside the interpreter's op set."""
+    import keras
+
+    inputs = keras.Input(input_shape)
+    outputs = keras.layers.Conv2D(4, 3)(keras.layers.UpSampling2D()(inputs))
+    return keras.Model(inputs, outputs)
+
+
+def quantize_inputs(float_inputs, scale, zero_point, dtype=np.int8):
+    """What a camera pipeline feeds an int8 model: clamp(round(x / scale) + zero_point)."""
+    info = np.iinfo(dtype)
+    quantized = np.round(np.asarray(float_inputs, np.float32) / np.float32(scale)) + zero_point
+    return np.clip(quantized, info.min, info.max).astype(dtype)
+
+
+def litert_reference_tensors(model_bytes, inputs):
+    """Every tensor of TFLite's reference kernels (BUILTIN_REF), one image at a time: index -> (N, ...)."""
+    import tempfile
+
+    from ai_edge_litert import interpreter as litert
+
+    # A file, not model_content: LiteRT aborted in allocate_tensors on a second model given as bytes.
+    with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as handle:
+        handle.write(model_bytes)
+    interpreter = litert.Interpreter(
+        model_path=handle.name,
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
+        experimental_preserve_all_tensors=True,
+    )
+    interpreter.allocate_tensors()
+    os.unlink(handle.name)
+    input_index = interpreter.get_input_details()[0]["index"]
+    from edgecnn import tflite
+
+    subgraph = tflite.read_model(model_bytes).subgraphs[0]
+    activations = sorted({index for operator in subgraph.operators for index in operator.outputs})
+    collected = {index: [] for index in activations}
+    for image in inputs:
+        interpreter.set_tensor(input_index, image[None])
+        interpreter.invoke()
+        for index in activations:
+            collected[index].append(np.array(interpreter.get_tensor(index)))
+    # Tensors whose batch axis the converter dropped get one in front, as the NumPy interpreter does.
+    return {
+        index: np.concatenate(arrays) if arrays[0].ndim and arrays[0].shape[0] == 1 else np.stack(arrays)
+        for index, arrays in collected.items()
+    }
+
+
+def micro_outputs(model_bytes, inputs, tmp_path):
+    """Output 0 of TFLite Micro, one image at a time."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    path = tmp_path / "micro_model.tflite"
+    path.write_bytes(model_bytes)
+    interpreter = runtime.Interpreter.from_file(str(path))
+    outputs = []
+    for image in inputs:
+        interpreter.set_input(image[None], 0)
+        interpreter.invoke()
+        outputs.append(np.array(interpreter.get_output(0)))
+    return np.concatenate(outputs)
+
+
+def mismatches(interpreter, run, reference_tensors):
+    """(op index, op name, tensor index, differing elements) for every op output that differs."""
+    found = []
+    for operator in interpreter.operators:
+        for index in operator.outputs:
+            ours, theirs = run.tensors[index], reference_tensors[index]
+            assert ours.shape == theirs.shape, (operator.index, operator.name, ours.shape, theirs.shape)
+            differing = int(np.count_nonzero(ours != theirs))
+            if differing:
+                found.append((operator.index, operator.name, index, differing))
+    return found

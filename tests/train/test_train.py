@@ -1,0 +1,68 @@
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from edgecnn.cli import main
+
+
+def test_training_writes_every_output(trained_lenet):
+    directory = trained_lenet["dir"]
+    for name in ("model.keras", "labels.txt", "history.json", "training_curves.png", "preprocessing.json"):
+        assert (directory / name).stat().st_size > 0, name
+    assert (directory / "labels.txt").read_text().split() == [str(digit) for digit in range(10)]
+    record = json.loads((directory / "history.json").read_text())
+    assert len(record["history"]["loss"]) == 2 and "val_accuracy" in record["history"]
+    assert (directory / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    settings = json.loads((directory / "preprocessing.json").read_text())
+    assert settings["preprocessing"]["height"] == 28 and settings["model"] == "lenet5"
+    # Two epochs on 7,200 digits is far above the 10% of chance.
+    assert trained_lenet["test_accuracy"] > 0.85
+
+
+def test_same_seed_gives_same_weights(tmp_path):
+    from edgecnn.train.artifacts import load_keras_model
+
+    runs = []
+    for name, seed in (("first", 3), ("second", 3), ("third", 4)):
+        result = CliRunner().invoke(main, ["train", "tiny_vgg", "--dataset", str(_tiny_folder(tmp_path)),
+                                           "--epochs", "1", "--input-size", "16x16", "--seed", str(seed),
+                                           "--augment", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        runs.append(load_keras_model(tmp_path / name / "model.keras").get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0], runs[1]))
+    assert not all(np.array_equal(a, b) for a, b in zip(runs[0], runs[2]))
+
+
+def _tiny_folder(tmp_path):
+    from PIL import Image
+
+    from edgecnn.data import load_dataset
+
+    folder = tmp_path / "tiny"
+    if not folder.exists():
+        shapes = load_dataset("shapes", split="test")
+        for index in range(60):
+            class_folder = folder / shapes.class_names[shapes.labels[index]]
+            class_folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(shapes.images[index]).save(class_folder / f"{index}.png")
+    return folder
+
+
+def test_bad_training_requests_fail_in_one_line(tmp_path):
+    cases = [
+        (["train", "lenet6", "--dataset", "mnist-sample"], "unknown model 'lenet6'; valid models: alexnet"),
+        (["train", "lenet5", "--dataset", "mnist-sample", "--input-size", "4x4"], "lenet5"),
+        (["train", "lenet5", "--dataset", "mnist-sample", "--input-size", "big"], "--input-size must look like"),
+        (["train", "lenet5", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+        (["train", "lenet5", "--dataset", str(tmp_path / "nowhere")], "dataset folder does not exist"),
+    ]
+    for arguments, expected in cases:
+        result = CliRunner().invoke(main, arguments + ["--epochs", "1", "--out", str(tmp_path / "run")])
+        assert result.exit_code != 0, arguments
+        assert result.output.startswith("error: ") and expected in result.output, result.output
+        assert result.output.count("\n") == 1, result.output
+    result = CliRunner().invoke(main, ["train", "lenet5", "--dataset", "mnist-sample",
+                                       "--out", str(tmp_path / "missing" / "run")])
+    assert result.exit_code != 0 and "output directory does not exist" in result.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

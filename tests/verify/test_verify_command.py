@@ -1,0 +1,219 @@
+"""`edgecnn verify` on real converted models: exit codes, JSON counts, --isolate, and one-line errors."""
+
+import json
+
+import numpy
+import pytest
+from click.testing import CliRunner
+
+from edgecnn.cli import main
+from edgecnn.reference import Interpreter, compare_keras, compare_runtimes, interpreter
+
+pytest.importorskip("ai_edge_litert")
+
+
+def run_verify(*arguments):
+    return CliRunner().invoke(main, ["verify", *[str(argument) for argument in arguments]])
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code not in (0, 1), result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(error_lines) == 1, result.output
+    assert error_lines[0].startswith("error: "), result.output
+    for fragment in fragments:
+        assert fragment in error_lines[0], result.output
+
+
+def computed_tensor_count(model_path):
+    return sum(len(operator.outputs) for operator in Interpreter(str(model_path)).operators)
+
+
+@pytest.fixture
+def add_one_to_max_pool(monkeypatch):
+    """Make the NumPy interpreter's MAX_POOL_2D wrong by +1 LSB (saturating), as a kernel bug would."""
+    original = interpreter.KERNELS["MAX_POOL_2D"]
+
+    def off_by_one(call):
+        return [
+            numpy.minimum(output.astype(numpy.int16) + 1, 127).astype(numpy.int8) for output in original(call)
+        ]
+
+    monkeypatch.setitem(interpreter.KERNELS, "MAX_POOL_2D", off_by_one)
+
+
+def test_correct_model_is_bit_exact_with_reference_and_micro(verify_models, tmp_path):
+    report_path = tmp_path / "verify.json"
+    result = run_verify(verify_models["digits_int8"], "--random", 12, "--json", report_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    tensor_count = computed_tensor_count(verify_models["digits_int8"])
+    assert report["reference"] == {**report["reference"], "mismatched_elements": 0, "tensors": tensor_count}
+    assert report["micro"]["mismatched_elements"] == 0
+    assert report["micro"]["tensors"] == 1  # TFLite Micro exposes the output only
+    assert report["optimized"]["tensors"] >= 1
+    assert report["images"] == 12
+    assert report["bit_exact"] is True
+    assert 0 < report["memory"]["peak_live_bytes"] <= report["memory"]["greedy_arena_bytes"]
+    assert {row["verdict"] for row in report["reference"]["rows"]} == {"bit-exact"}
+    assert "bit-exact" in result.output and "peak live" in result.output
+
+
+def test_dataset_inputs_and_keras_layer_comparison(verify_models, tmp_path):
+    report_path = tmp_path / "verify.json"
+    result = run_verify(
+        verify_models["digits_int8"], "--dataset", "mnist-sample", "--count", 16, "--against", "reference",
+        "--keras", verify_models["digits_keras"], "--json", report_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert set(report) >= {"reference", "keras", "memory"} and "micro" not in report
+    assert "16 images of mnist-sample" in report["inputs"]
+    layers = {row["layer"]: row for row in report["keras"]["layers"]}
+    assert layers["conv1"]["matched_by"] == "name"
+    assert layers["logits"]["matched_by"] == "name"
+    # The softmax output tensor lost its name in conversion: paired by shape, and said so.
+    assert layers["probabilities"]["matched_by"] == "shape order"
+    assert any("guess" in note for note in report["keras"]["notes"])
+    for name in ("conv1", "depthwise", "add", "pool", "conv2", "logits"):
+        assert layers[name]["sqnr_db"] > 15.0, layers[name]
+        assert layers[name]["cosine"] > 0.98, layers[name]
+    assert "SQNR" in result.output
+
+
+def test_kernel_off_by_one_fails_with_exit_1(verify_models, tmp_path, add_one_to_max_pool):
+    report_path = tmp_path / "verify.json"
+    result = run_verify(
+        verify_models["digits_int8"], "--random", 6, "--against", "reference", "--json", report_path
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(report_path.read_text())
+    assert report["reference"]["mismatched_elements"] > 0
+    assert report["bit_exact"] is False
+    assert "NOT bit-exact with reference" in result.output
+
+
+def test_isolate_pins_the_difference_to_the_one_wrong_op(verify_models, tmp_path, add_one_to_max_pool):
+    end_to_end_path, isolated_path = tmp_path / "end_to_end.json", tmp_path / "isolated.json"
+    model = verify_models["digits_int8"]
+    run_verify(model, "--random", 6, "--against", "reference", "--json", end_to_end_path)
+    result = run_verify(model, "--random", 6, "--against", "reference", "--isolate", "--json", isolated_path)
+    assert result.exit_code == 1, result.output
+    end_to_end = json.loads(end_to_end_path.read_text())["reference"]["rows"]
+    isolated = json.loads(isolated_path.read_text())["reference"]["rows"]
+    differing_end_to_end = [row["op_name"] for row in end_to_end if row["differing"]]
+    differing_isolated = [row["op_name"] for row in isolated if row["differing"]]
+    # End to end the error spreads to the ops after the pool; isolated, only the pool itself differs.
+    assert differing_end_to_end[0] == "MAX_POOL_2D" and len(differing_end_to_end) > 1
+    assert differing_isolated == ["MAX_POOL_2D"]
+    assert len(isolated) == len(end_to_end)
+
+
+def test_optimized_path_is_within_one_lsb_per_op(verify_models, tmp_path):
+    report_path = tmp_path / "verify.json"
+    result = run_verify(
+        verify_models["lenet5_int8"],
+        "--random",
+        8,
+        "--against",
+        "optimized",
+        "--isolate",
+        "--json",
+        report_path,
+    )
+    assert result.exit_code == 0, result.output
+    optimized = json.loads(report_path.read_text())["optimized"]
+    assert optimized["isolated"] is True and optimized["tensors"] >= 1
+    # XNNPACK requantizes in float32; 1-2 LSB per op is what the numerics notes measured, more is a bug.
+    assert optimized["max_abs_diff"] <= 2, optimized["rows"]
+    for row in optimized["rows"]:
+        assert row["verdict"] == (
+            "bit-exact"
+            if row["max_abs_diff"] == 0
+            else "within 1 LSB"
+            if row["max_abs_diff"] == 1
+            else "mismatch"
+        )
+
+
+@pytest.mark.parametrize(
+    "make_file, fragments",
+    [
+        (
+            lambda path, model: path.write_bytes(model.read_bytes()[: len(model.read_bytes()) // 2]),
+            ("corrupt",),
+        ),
+        (lambda path, model: path.write_text("just some notes, not a model\n" * 20), ("not a TFLite model",)),
+    ],
+    ids=["truncated", "text"],
+)
+def test_bad_model_files_give_one_line_errors(verify_models, tmp_path, make_file, fragments):
+    bad_path = tmp_path / "bad.tflite"
+    make_file(bad_path, verify_models["digits_int8"])
+    report_path = tmp_path / "verify.json"
+    result = run_verify(bad_path, "--random", 2, "--json", report_path)
+    assert_one_line_error(result, str(bad_path), *fragments)
+    assert list(tmp_path.iterdir()) == [bad_path]
+
+
+def test_missing_model_file(tmp_path):
+    assert_one_line_error(run_verify(tmp_path / "absent.tflite"), "not found")
+
+
+def test_float_model_is_refused(verify_models, tmp_path):
+    report_path = tmp_path / "verify.json"
+    result = run_verify(verify_models["digits_float"], "--random", 2, "--json", report_path)
+    assert_one_line_error(result, "digits_float.tflite")
+    assert "int8" in result.output
+    assert not report_path.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "2.5"])
+def test_wrong_random_value(verify_models, value):
+    assert_one_line_error(
+        run_verify(verify_models["digits_int8"], "--random", value), "--random", repr(value)
+    )
+
+
+def test_unsupported_op_names_the_op(verify_models, monkeypatch):
+    monkeypatch.delitem(interpreter.KERNELS, "SOFTMAX")
+    assert_one_line_error(run_verify(verify_models["digits_int8"], "--random", 2), "SOFTMAX", "not supported")
+
+
+def test_unknown_runtime_and_dataset(verify_models):
+    assert_one_line_error(run_verify(verify_models["digits_int8"], "--against", "gpu"), "'gpu'", "reference")
+    assert_one_line_error(run_verify(verify_models["digits_int8"], "--dataset", "no-such-set"), "no-such-set")
+
+
+def test_missing_runtime_is_skipped_by_default_and_an_error_when_named(verify_models, monkeypatch):
+    monkeypatch.setitem(compare_runtimes.RUNTIME_MODULES, "micro", "tflite_micro.not_installed_here")
+    result = run_verify(verify_models["digits_int8"], "--random", 2)
+    assert result.exit_code == 0, result.output
+    assert "skipped micro" in result.output
+    named = run_verify(verify_models["digits_int8"], "--random", 2, "--against", "reference,micro")
+    assert_one_line_error(named, 'pip install "edgecnn[dev]"')
+
+
+def test_layer_matching_by_name_fused_names_and_shape_order():
+    layers = [
+        ("conv", (8, 8, 4)),
+        ("bn", (8, 8, 4)),
+        ("relu", (8, 8, 4)),
+        ("flatten", (256,)),
+        ("dense", (10,)),
+        ("softmax", (10,)),
+    ]
+    candidates = [
+        ("model/relu_1/Relu;model/bn_1/FusedBatchNormV3;model/conv_1/Conv2D", (8, 8, 4)),
+        ("model/flatten_1/Reshape", (256,)),
+        ("model/dense_1/MatMul", (10,)),
+        ("Identity:0", (10,)),
+    ]
+    matches = compare_keras.match_layers(layers, candidates)
+    assert matches == {
+        2: (0, "name"),  # the fused tensor is the output of the last layer folded into it
+        3: (1, "name"),
+        4: (2, "name"),
+        5: (3, "shape order"),
+    }
