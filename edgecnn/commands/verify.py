@@ -51,7 +51,7 @@ def _json_safe(value):
 @click.option(
     "--dataset", "dataset_spec", metavar="SPEC", help="Feed images of this dataset (name or folder)."
 )
-@click.option("--count", default="100", show_default=True, help="Images taken from --dataset.")
+@click.option("--count", default="100", show_default=True, metavar="N", help="Images taken from --dataset.")
 @click.option("--random", "random_count", metavar="N", help="Feed N uniform random int8 inputs (default 10).")
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="Seed for --random and the --dataset sample."

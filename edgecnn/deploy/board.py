@@ -207,8 +207,7 @@ class BoardDeployment:
     def run(self, progress=None):
         """Deploy and report; a failure before the renames leaves the board's files as they were."""
         started = time.monotonic()
-        result = HostResult(host=str(self.host), ok=False, files=len(self.files),
-                            bytes=self.bundle.total_bytes)
+        result = HostResult(host=str(self.host), ok=False)
         committed = False
         try:
             with self.connection:
@@ -230,6 +229,7 @@ class BoardDeployment:
             result.seconds = time.monotonic() - started
             return result
         result.ok = True
+        result.files, result.bytes = len(self.files), self.bundle.total_bytes
         result.seconds = time.monotonic() - started
         restarted = "; service restarted" if self.restart_command is not None else ""
         result.detail = f"sha256 verified, in {self.remote_dir}{restarted}"

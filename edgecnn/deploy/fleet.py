@@ -49,8 +49,18 @@ def read_hosts_file(path, default_remote_dir=board.DEFAULT_REMOTE_DIR):
 
 def plan_deployments(bundle, targets, ssh_options, restart_command=None):
     """One BoardDeployment per target; option errors (bad remote dir) surface before anything runs."""
-    return [board.BoardDeployment(bundle, target.host, ssh_options, target.remote_dir, restart_command)
-            for target in targets]
+    deployments = []
+    seen = set()
+    for target in targets:
+        deployment = board.BoardDeployment(bundle, target.host, ssh_options, target.remote_dir,
+                                           restart_command)
+        # Two deploys into one directory at once would remove each other's staging files.
+        key = (target.host.destination, target.host.port, deployment.directory)
+        if key in seen:
+            raise ConfigurationError(f"{target.host} {target.remote_dir} is listed twice")
+        seen.add(key)
+        deployments.append(deployment)
+    return deployments
 
 
 def _run_one(deployment, progress):

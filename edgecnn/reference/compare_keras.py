@@ -119,6 +119,11 @@ def _keras_outputs(model, layers, float_inputs):
 
 
 def load_keras_model(keras_path):
+    import pathlib
+    import zipfile
+
+    if pathlib.Path(keras_path).suffix == ".keras" and not zipfile.is_zipfile(keras_path):
+        raise ModelFileError(f"{keras_path}: not a Keras model (a .keras file is a zip archive)")
     extras.tensorflow("comparing with a Keras model")
     keras = extras.require("keras", "comparing with a Keras model")
     try:

@@ -134,3 +134,13 @@ def test_explain_failure_turns_ssh_noise_into_one_line():
     assert "--identity" in str(ssh.explain_failure(host, options, 255, refused, "x"))
     remote = str(ssh.explain_failure(host, options, 1, "sha256sum: not found\n", "checking"))
     assert remote == "pi@board: checking failed on the board (exit code 1): sha256sum: not found"
+
+
+def test_the_same_board_directory_twice_is_refused(tmp_path):
+    (tmp_path / "model.tflite").write_bytes(b"model")
+    bundle = deploy.load_bundle(tmp_path)
+    host = deploy.parse_host("pi@board")
+    targets = [deploy.Target(host, "~/edgecnn"), deploy.Target(host, "/srv/other"),
+               deploy.Target(host, "edgecnn")]
+    with pytest.raises(ConfigurationError, match="pi@board edgecnn is listed twice"):
+        deploy.plan_deployments(bundle, targets, deploy.SshOptions())

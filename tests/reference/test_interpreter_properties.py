@@ -142,7 +142,8 @@ def test_pooling_and_mean(size, channels, pool, stride, padding, kind, seed):
 )
 def test_fully_connected_and_activations(depth, units, rows, activation, seed):
     keras = _keras()
-    inputs = keras.Input((rows, depth))
+    # edgecnn's quantizer takes image models: (rows, rows, depth) flattened into the dense layer.
+    inputs = keras.Input((rows, rows, depth))
     outputs = keras.layers.Dense(units, activation=activation)(keras.layers.Flatten()(inputs))
     assert_single_op_model_exact(keras.Model(inputs, outputs), seed)
 

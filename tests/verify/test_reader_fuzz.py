@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgecnn.errors import EdgecnnError
+from edgecnn.errors import EdgecnnError, ModelFileError
 
 FUZZ_CASES = 10_000
 
@@ -149,7 +149,7 @@ def test_mutated_models_raise_only_edgecnn_errors(seed_models, recipe):
     [b"", b"\x00", b"TFL3", b"\x00" * 8 + b"TFL3" + b"\x00" * 16, b"\xff" * 64, b"not a model at all\n" * 10],
 )
 def test_degenerate_byte_strings_raise_model_file_error(candidate):
-    with pytest.raises(EdgecnnError):
+    with pytest.raises(ModelFileError):
         load_everything(candidate)
 
 

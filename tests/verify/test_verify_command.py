@@ -217,3 +217,12 @@ def test_layer_matching_by_name_fused_names_and_shape_order():
         4: (2, "name"),
         5: (3, "shape order"),
     }
+
+
+def test_keras_file_that_is_not_a_keras_model(verify_models, tmp_path):
+    not_keras = tmp_path / "notes.keras"
+    not_keras.write_text("not a zip archive\n")
+    result = run_verify(
+        verify_models["digits_int8"], "--random", 2, "--against", "reference", "--keras", not_keras
+    )
+    assert_one_line_error(result, "notes.keras", "not a Keras model")
