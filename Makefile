@@ -18,11 +18,11 @@ demo: setup
 	$(BIN)/edgecnn demo --out runs/demo
 
 test: setup
-	$(BIN)/python -m ruff check edgecnn tests benchmarks examples
+	$(BIN)/python -m ruff check edgecnn tests benchmarks examples tools
 	$(BIN)/python -m pytest -q tests
 
 lint: setup
-	$(BIN)/python -m ruff check edgecnn tests benchmarks examples
+	$(BIN)/python -m ruff check edgecnn tests benchmarks examples tools
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

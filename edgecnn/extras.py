@@ -1,6 +1,11 @@
 """Lazy imports of optional dependencies, failing with the pip extra that brings them."""
 
+import contextlib
 import importlib
+import io
+import os
+import sys
+import tempfile
 
 from edgecnn.errors import MissingExtraError
 
@@ -31,7 +36,32 @@ def require(module_name, purpose=""):
 
 def tensorflow(purpose="this command"):
     """Import TensorFlow quietly (its C++ start-up logging is noise for CLI users)."""
-    import os
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return require("tensorflow", purpose)
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with quiet_native_output():
+        return require("tensorflow", purpose)
+
+
+@contextlib.contextmanager
+def quiet_native_output():
+    """Hide what native code prints on stdout and stderr (TensorFlow's start-up and converter logs).
+
+    Much of it comes from C++ writing to file descriptors 1 and 2, so Python's redirect_stdout is not enough.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for descriptor in saved:
+                os.close(descriptor)

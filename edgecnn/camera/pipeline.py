@@ -1,12 +1,13 @@
 """The classify loop: frames from a reader, the model on each, results to JSON lines, a window or a video.
 
-The capture thread decodes and preprocesses the next frame while the model runs on this one. The summary
-separates model-only latency (invoke and dequantize) from end-to-end throughput (everything, per second).
+The capture thread decodes and preprocesses frames ahead (in chunks, for files) while the model runs. The
+summary separates model-only latency (the invoke) from end-to-end throughput (everything, per second).
 """
 
 import dataclasses
 import json
 import logging
+import math
 import os
 import pathlib
 import sys
@@ -178,6 +179,35 @@ def bgr_to_rgb(image):
     return image[:, :, ::-1] if image.ndim == 3 else image
 
 
+def json_number(value):
+    """A float as json.dumps writes it (repr, or NaN/Infinity), without the cost of a json.dumps call."""
+    return repr(value) if math.isfinite(value) else json.dumps(value)
+
+
+class RecordWriter:
+    """Formats the per-frame JSON lines exactly as json.dumps(record) would, a batch at a time.
+
+    Labels are encoded once; scores are rounded like Prediction.to_json. This keeps the main thread's
+    per-frame work small enough for end-to-end FPS to stay close to the model's own rate.
+    """
+
+    def __init__(self, labels):
+        self.label_texts = [json.dumps(label) for label in labels]
+
+    def line(self, frame, top_indices, top_scores, seconds):
+        top = ", ".join(
+            f'{{"label": {self.label_texts[index]}, "score": {json_number(round(score, 6))}}}'
+            for index, score in zip(top_indices, top_scores)
+        )
+        text = (
+            f'{{"frame": {frame.number}, "time": {json_number(round(frame.captured_at, 3))}, "top": [{top}], '
+            f'"latency_ms": {json_number(round(seconds * 1000, 3))}'
+        )
+        if frame.path is not None:
+            text += f', "path": {json.dumps(str(frame.path))}'
+        return text + "}\n"
+
+
 def run_classification(
     classifier,
     source,
@@ -193,6 +223,9 @@ def run_classification(
 
     Headless, one JSON line per frame goes to `output` (stdout by default). Returns the Summary; a live source
     that stays down past `reconnect_timeout` raises SourceError after the summary is filled in.
+
+    The main thread only invokes the model; results are scored, formatted and written in batches, at the
+    end of each chunk the capture thread handed over (every frame for live sources).
     """
     output = output or sys.stdout
     summary = summary if summary is not None else Summary()
@@ -204,42 +237,70 @@ def run_classification(
     def prepare(image):
         return classifier.prepare(bgr_to_rgb(image))
 
-    reader = readers.make_reader(source, prepare, reconnect_timeout)
-    saver = None
+    def prepare_batch(images):
+        return classifier.prepare_batch([bgr_to_rgb(image) for image in images])
+
+    reader = readers.make_reader(source, prepare, reconnect_timeout, batch_transform=prepare_batch)
+    writer = RecordWriter(classifier.labels)
+    k = max(1, min(top_k, len(classifier.labels)))
+    state = {"saver": None}
     keep_video = True
-    start = time.perf_counter()
+    results = []  # (frame, raw output, invoke seconds) not yet reported
+
+    def report():
+        """Score, format and show the frames run since the last report; False when the user quit."""
+        if not results:
+            return True
+        raw = np.stack([result[1].reshape(-1) for result in results])
+        scores = classifier.scores(raw)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        top_scores = np.take_along_axis(scores, order, axis=1).tolist()
+        if headless:
+            output.write(
+                "".join(
+                    writer.line(frame, indices, row_scores, seconds)
+                    for (frame, _, seconds), indices, row_scores in zip(results, order.tolist(), top_scores)
+                )
+            )
+        if display is not None or save_path:
+            for row, (frame, _, _) in enumerate(results):
+                prediction = classifier.top_k(scores[row], k)
+                fps = summary.frames / max(time.perf_counter() - start, 1e-9)
+                annotated = annotate(frame.image, prediction, fps)
+                if save_path:
+                    if state["saver"] is None:
+                        state["saver"] = VideoSaver(save_path, source_fps(source))
+                    state["saver"].write(annotated)
+                if display is not None and not display.show(annotated):
+                    results.clear()
+                    return False
+        results.clear()
+        return True
+
+    invoke = classifier.backend.invoke
+    clock = time.perf_counter
+    latencies = summary.latencies
+    start = clock()
     reader.start()
     try:
         while max_frames is None or summary.frames < max_frames:
             frame = reader.next_frame()
             if frame is None:
                 break
-            scores, seconds = classifier.timed_predict(frame.prepared)
-            prediction = classifier.top_k(scores, top_k)
-            summary.latencies.append(seconds)
+            invoked_at = clock()
+            raw = invoke(frame.prepared)[0]
+            seconds = clock() - invoked_at
+            latencies.append(seconds)
+            results.append((frame, raw, seconds))
             summary.frames += 1
-            if headless:
-                record = {
-                    "frame": frame.number,
-                    "time": round(frame.captured_at, 3),
-                    "top": prediction.to_json(),
-                    "latency_ms": round(seconds * 1000, 3),
-                }
-                if frame.path is not None:
-                    record["path"] = str(frame.path)
-                output.write(json.dumps(record) + "\n")
-            if display is not None or save_path:
-                fps = summary.frames / max(time.perf_counter() - start, 1e-9)
-                annotated = annotate(frame.image, prediction, fps)
-                if save_path:
-                    if saver is None:
-                        saver = VideoSaver(save_path, source_fps(source))
-                    saver.write(annotated)
-                if display is not None and not display.show(annotated):
-                    break
+            if not reader.frame_ready() and not report():
+                break
+        report()
     except KeyboardInterrupt:
         summary.interrupted = True
+        report()
     except SourceError:
+        report()
         raise  # frames recorded before a stream died are still worth keeping
     except BaseException:
         keep_video = False
@@ -249,8 +310,8 @@ def run_classification(
         reader.stop()
         summary.dropped = reader.dropped
         summary.reconnects = getattr(reader, "reconnects", 0)
-        if saver is not None:
-            summary.saved = saver.close(keep=keep_video)
+        if state["saver"] is not None:
+            summary.saved = state["saver"].close(keep=keep_video)
         if display is not None:
             display.close()
         output.flush()

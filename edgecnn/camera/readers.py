@@ -35,9 +35,10 @@ class Frame:
 class Reader:
     """Base of both readers: owns the source and a daemon capture thread."""
 
-    def __init__(self, source, transform=None):
+    def __init__(self, source, transform=None, batch_transform=None):
         self.source = source
         self.transform = transform or (lambda image: None)
+        self.batch_transform = batch_transform
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run_safely, name=f"capture {source.spec}", daemon=True)
         self.error = None
@@ -67,6 +68,24 @@ class Reader:
         return Frame(
             number, image, self.transform(image), time.time(), getattr(self.source, "current_path", None)
         )
+
+    def _make_frames(self, images, captured_at, paths):
+        """Frames for a chunk of images, preprocessed with one `batch_transform` call when there is one."""
+        if self.batch_transform is not None:
+            batch = self.batch_transform(images)
+            prepared = [batch[index : index + 1] for index in range(len(images))]
+        else:
+            prepared = [self.transform(image) for image in images]
+        first = self.frames_read
+        self.frames_read += len(images)
+        return [
+            Frame(first + index, image, inputs, when, path)
+            for index, (image, inputs, when, path) in enumerate(zip(images, prepared, captured_at, paths))
+        ]
+
+    def frame_ready(self):
+        """True when `next_frame` can answer at once from frames already handed over."""
+        return False
 
     def __enter__(self):
         return self.start()
@@ -162,30 +181,46 @@ class LatestFrameReader(Reader):
 
 
 class SequentialReader(Reader):
-    """Reads every frame of a finite source into a bounded queue, in chunks to keep locking cheap."""
+    """Reads every frame of a finite source into a bounded queue, in chunks to keep locking cheap.
+
+    The capture thread decodes a chunk and preprocesses it with one `batch_transform` call, so the
+    consumer only runs the model. Chunks hold at most CHUNK_BYTES of pixels, so big frames queue few.
+    """
 
     END = object()
+    CHUNK_BYTES = 16 * 1024 * 1024
 
-    def __init__(self, source, transform=None, queue_chunks=4, chunk_size=16):
-        super().__init__(source, transform)
+    def __init__(self, source, transform=None, queue_chunks=4, chunk_size=16, batch_transform=None):
+        super().__init__(source, transform, batch_transform)
         self.queue = queue.Queue(maxsize=queue_chunks)
         self.chunk_size = chunk_size
         self.pending = []
 
     def _run(self):
         self.source.open()
-        chunk = []
-        while not self.stop_event.is_set():
-            image = self.source.read()
-            if image is None:
-                break
-            chunk.append(self._make_frame(image))
-            # Hand frames over at once when the consumer is idle, in chunks when it is busy.
-            if len(chunk) >= self.chunk_size or self.queue.empty():
-                self._put(chunk)
-                chunk = []
-        if chunk:
-            self._put(chunk)
+        chunk_size = self.chunk_size
+        ended = False
+        while not ended and not self.stop_event.is_set():
+            images, captured_at, paths = [], [], []
+            while len(images) < chunk_size:
+                try:
+                    image = self.source.read()
+                except SourceError:
+                    if images:  # the frames before a bad file still count
+                        self._put(self._make_frames(images, captured_at, paths))
+                    raise
+                if image is None:
+                    ended = True
+                    break
+                images.append(image)
+                captured_at.append(time.time())
+                paths.append(getattr(self.source, "current_path", None))
+                chunk_size = max(1, min(self.chunk_size, self.CHUNK_BYTES // max(1, image.nbytes)))
+                # Hand frames over at once when the consumer is idle, in chunks when it is busy.
+                if self.queue.empty():
+                    break
+            if images:
+                self._put(self._make_frames(images, captured_at, paths))
 
     def _put(self, item):
         while not self.stop_event.is_set():
@@ -197,6 +232,9 @@ class SequentialReader(Reader):
 
     def _finish(self):
         self._put(self.END)
+
+    def frame_ready(self):
+        return bool(self.pending)
 
     def next_frame(self, timeout=None):
         """The next frame in order; None at the end. Raises the capture thread's error."""
@@ -212,7 +250,8 @@ class SequentialReader(Reader):
         return self.pending.pop()
 
 
-def make_reader(source, transform=None, reconnect_timeout=30.0):
+def make_reader(source, transform=None, reconnect_timeout=30.0, batch_transform=None):
+    """A LatestFrameReader for live sources, a SequentialReader (chunked, batch-preprocessed) for files."""
     if source.live:
         return LatestFrameReader(source, transform, reconnect_timeout)
-    return SequentialReader(source, transform)
+    return SequentialReader(source, transform, batch_transform=batch_transform)

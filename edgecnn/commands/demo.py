@@ -6,7 +6,8 @@ import click
 
 DEMO_MODEL = "lenet5"
 DEMO_DATASET = "mnist-sample"
-DEMO_EPOCHS = 12
+DEMO_EPOCHS = 30
+DEMO_LEARNING_RATE = 2e-3
 
 
 @click.command("demo")
@@ -22,7 +23,8 @@ def command(out_dir, epochs):
     out_dir = pathlib.Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     click.echo(f"1/3 training {DEMO_MODEL} on {DEMO_DATASET} ({epochs} epochs)")
-    trained = train_model(DEMO_MODEL, DEMO_DATASET, out_dir, epochs=epochs, augment=True, verbose=2)
+    trained = train_model(DEMO_MODEL, DEMO_DATASET, out_dir, epochs=epochs, learning_rate=DEMO_LEARNING_RATE,
+                          augment=True, verbose=2)
     click.echo("2/3 quantizing to full int8")
     quantized = quantize_file(trained.model_path, out_dir / "model_int8.tflite", DEMO_DATASET)
     click.echo(f"3/3 evaluating float and int8 on the {DEMO_DATASET} test split")

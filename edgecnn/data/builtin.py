@@ -31,9 +31,9 @@ def load_mnist_sample(split):
     return Dataset("mnist-sample", images[chosen], labels[chosen], list(DIGITS))
 
 
-@register_dataset("shapes", "seeded synthetic 64x64 RGB circles, squares and triangles on noise: 1,200 / 300")
+@register_dataset("shapes", "seeded synthetic 64x64 RGB circles, squares and triangles on noise: 3,000 / 600")
 def load_shapes(split):
-    train_count, test_count = 1200, 300
+    train_count, test_count = 3000, 600
     if split == "train":
         return make_shapes(train_count, seed=1)
     if split == "test":

@@ -16,6 +16,7 @@ has 4-byte pointers, so its real tail is smaller: the figure here is an upper bo
 import dataclasses
 
 from edgecnn.errors import UnsupportedModelError
+from edgecnn.reference import memory
 
 ALIGNMENT = 16  # MicroArenaBufferAlignment()
 POINTER_BYTES = 8
@@ -127,27 +128,9 @@ def graph_lifetimes(graph):
 
 
 def greedy_plan_bytes(buffers):
-    """Size of GreedyMemoryPlanner's plan for (size, first, last) buffers: largest first, lowest fitting gap.
-
-    Equal sizes are placed last-added first: the planner fills its sort array from the end, and its bubble
-    sort keeps that order for ties.
-    """
-    order = sorted(range(len(buffers)), key=lambda position: (-buffers[position][0], -position))
-    placed = []  # (offset, size, first, last)
-    for position in order:
-        size, first, last = buffers[position]
-        overlapping = sorted(
-            (offset, other_size)
-            for offset, other_size, other_first, other_last in placed
-            if other_first <= last and first <= other_last
-        )
-        candidate = 0
-        for offset, other_size in overlapping:
-            if offset - candidate >= size:
-                break
-            candidate = max(candidate, offset + other_size)
-        placed.append((candidate, size, first, last))
-    return max((offset + size for offset, size, _, _ in placed), default=0)
+    """Size of GreedyMemoryPlanner's plan for (size, first, last) buffers (see reference.memory.greedy_plan)."""
+    offsets = memory.greedy_plan(buffers)
+    return max((offset + size for offset, (size, _, _) in zip(offsets, buffers)), default=0)
 
 
 def _plan_head(graph, lifetimes, scratch):

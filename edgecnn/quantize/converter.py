@@ -62,7 +62,8 @@ def quantize_keras_model(keras_model, calibration_inputs=None, mode="int8", io_t
     elif mode == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     try:
-        tflite_bytes = converter.convert()
+        with extras.quiet_native_output():
+            tflite_bytes = converter.convert()
     except Exception as error:  # the converter raises ConverterError and assorted others
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UnsupportedModelError(f"TFLite conversion ({mode}) failed: {first_line}") from error
@@ -82,3 +83,4 @@ def _check_calibration(calibration_inputs, input_shape):
             f"calibration images have shape {calibration.shape[1:]}, the model takes {input_shape}"
         )
     return calibration
+

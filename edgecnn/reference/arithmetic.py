@@ -92,11 +92,39 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     `x * 2^max(shift, 0)` must fit in int32, as in the C code.
     """
     x = _as_int64(x)
+    multiplier = _as_int64(multiplier)
     shift = _as_int64(shift)
-    left_shift = np.maximum(shift, 0)
+    if np.any(multiplier == INT32_MIN):
+        # The one input where the high multiply saturates; QuantizeMultiplier never produces it.
+        left_shift = np.maximum(shift, 0)
+        high = saturating_rounding_doubling_high_mul(x * (np.int64(1) << left_shift), multiplier)
+        return rounding_divide_by_power_of_two(high, np.maximum(-shift, 0))
+    return _multiply_without_saturation(x, multiplier, shift)
+
+
+def _multiply_without_saturation(x, multiplier, shift):
+    """multiply_by_quantized_multiplier for multipliers other than INT32_MIN, in few int64 passes.
+
+    The high multiply is floor((a*M + 2^30) / 2^31). Dividing by 2^e rounding half away from zero is
+    floor((high + 2^(e-1) - [high < 0]) / 2^e) for e > 0 (a negative exact half then rounds down).
+    """
+    if np.any(shift > 0):
+        x = x << np.maximum(shift, 0)
+    high = x * multiplier
+    if np.shape(shift) != () and np.broadcast_shapes(high.shape, shift.shape) != high.shape:
+        high = np.broadcast_to(high, np.broadcast_shapes(high.shape, shift.shape)).copy()
+    high += np.int64(1 << 30)
+    high >>= 31
     right_shift = np.maximum(-shift, 0)
-    high = saturating_rounding_doubling_high_mul(x * (np.int64(1) << left_shift), multiplier)
-    return rounding_divide_by_power_of_two(high, right_shift)
+    if not np.any(right_shift):
+        return high
+    negative = high < 0
+    if not np.all(right_shift):
+        negative &= right_shift > 0
+    high += (np.int64(1) << right_shift) >> 1
+    high -= negative
+    high >>= right_shift
+    return high
 
 
 def multiply_by_quantized_multiplier_single_rounding(x, multiplier, shift):

@@ -1,4 +1,10 @@
-"""Pooling, reductions, element-wise arithmetic, activations and data movement on batched int8 arrays."""
+"""Pooling, reductions, element-wise arithmetic, activations and data movement on batched int8 arrays.
+
+Element-wise ops of int8 inputs run their exact integer arithmetic once over every possible input (256
+values, or 256 x 256 pairs for ADD/SUB/MUL), then look the batch up in that table: same result, fewer passes.
+"""
+
+import functools
 
 import numpy as np
 
@@ -26,11 +32,14 @@ def _pool_windows(call, values, fill):
 
 
 def max_pool_2d(call):
-    values = call.arrays[0].astype(np.int16)
-    windows, _ = _pool_windows(call, values, np.int16(-32768))
-    result = np.maximum.reduce([view for _, _, view in windows])
+    # Padding with -128 instead of "ignore" cannot change a max of int8 values once clamped to low >= -128.
+    values = np.asarray(call.arrays[0], dtype=np.int8)
+    windows, _ = _pool_windows(call, values, np.int8(-128))
+    result = None
+    for _, _, view in windows:
+        result = view.copy() if result is None else np.maximum(result, view, out=result)
     low, high = output_range(call)
-    return [to_int8(np.clip(result, low, high))]
+    return [np.clip(result, low, high, out=result)]
 
 
 def average_pool_2d(call):
@@ -81,20 +90,91 @@ def mean(call):
     return [to_int8(result)]
 
 
-def _broadcast_operands(call):
-    """Both operands as int64, batched ones given the output's rank (TFLite broadcasts right-aligned)."""
+def _broadcast_operands(call, dtype=np.int64):
+    """Both operands as `dtype`, batched ones given the output's rank (TFLite broadcasts right-aligned)."""
     rank = len(call.output_shape())
     operands = []
     for tensor, array in zip(call.inputs[:2], call.arrays[:2]):
-        array = np.asarray(array, dtype=np.int64)
+        array = np.asarray(array, dtype=dtype)
         if not tensor.is_constant and array.ndim < rank:
             array = array.reshape(array.shape[0], *([1] * (rank - array.ndim)), *array.shape[1:])
         operands.append(array)
     return operands
 
 
+# Element counts above which computing a table of every input (pair) first is the cheaper way.
+UNARY_TABLE_MIN_ELEMENTS = 4096
+BINARY_TABLE_MIN_ELEMENTS = 65536
+_INT8_VALUES = np.arange(-128, 128, dtype=np.int8)
+
+
+def _by_bit_pattern(table_by_value):
+    """Reorder a table indexed by value + 128 on each axis to be indexed by the int8's uint8 bit pattern."""
+    return np.roll(table_by_value, -128, axis=tuple(range(table_by_value.ndim)))
+
+
+def _elementwise(function, values):
+    """function(values) for a function of each int8 element alone, through a 256-entry table when large."""
+    values = np.asarray(values)
+    if values.dtype != np.int8 or values.size < UNARY_TABLE_MIN_ELEMENTS:
+        return function(values)
+    table = _by_bit_pattern(np.asarray(function(_INT8_VALUES)))
+    return table[values.view(np.uint8)]
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_table(function, parameters):
+    """function(first, second, *parameters) for every pair of int8 values, indexed by (first << 8) | second
+    in uint8 bit patterns; read-only and cached, since it depends on the parameters alone."""
+    table = function(_INT8_VALUES.reshape(-1, 1), _INT8_VALUES.reshape(1, -1), *parameters)
+    table = _by_bit_pattern(np.asarray(table, dtype=np.int8)).reshape(-1)
+    table.flags.writeable = False
+    return table
+
+
+def _binary(call, function, parameters):
+    """function(first, second, *parameters) -> int8 on the broadcast operands, as the output's shape."""
+    output_shape = call.output_shape()
+    first, second = _broadcast_operands(call, dtype=None)
+    if (
+        first.dtype == second.dtype == np.int8
+        and int(np.prod(output_shape, dtype=np.int64)) >= BINARY_TABLE_MIN_ELEMENTS
+    ):
+        index = first.view(np.uint8).astype(np.intp) << 8
+        result = _pair_table(function, parameters).take(index | second.view(np.uint8))
+    else:
+        result = function(first, second, *parameters)
+    result = np.broadcast_to(result, output_shape)
+    return [np.ascontiguousarray(result, dtype=np.int8)]
+
+
+def _add_or_subtract_values(first, second, sign, parameters, activation_range):
+    (
+        first_zero_point,
+        first_multiplier,
+        first_shift,
+        second_zero_point,
+        second_multiplier,
+        second_shift,
+        output_multiplier,
+        output_shift,
+        output_zero_point,
+    ) = parameters
+    left_shift = 20
+    first = (np.asarray(first, dtype=np.int64) - first_zero_point) << left_shift
+    second = (np.asarray(second, dtype=np.int64) - second_zero_point) << left_shift
+    scaled_first = arithmetic.multiply_by_quantized_multiplier(first, first_multiplier, first_shift)
+    scaled_second = arithmetic.multiply_by_quantized_multiplier(second, second_multiplier, second_shift)
+    result = (
+        arithmetic.multiply_by_quantized_multiplier(
+            scaled_first + sign * scaled_second, output_multiplier, output_shift
+        )
+        + output_zero_point
+    )
+    return to_int8(np.clip(result, *activation_range))
+
+
 def _add_or_subtract(call, sign):
-    first, second = _broadcast_operands(call)
     first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
     second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
     output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
@@ -105,20 +185,18 @@ def _add_or_subtract(call, sign):
     output_multiplier, output_shift = arithmetic.quantize_multiplier(
         twice_max / ((1 << left_shift) * output_scale)
     )
-    scaled_first = arithmetic.multiply_by_quantized_multiplier(
-        (first - first_zero_point) << left_shift, first_multiplier, first_shift
+    parameters = (
+        first_zero_point,
+        first_multiplier,
+        first_shift,
+        second_zero_point,
+        second_multiplier,
+        second_shift,
+        output_multiplier,
+        output_shift,
+        output_zero_point,
     )
-    scaled_second = arithmetic.multiply_by_quantized_multiplier(
-        (second - second_zero_point) << left_shift, second_multiplier, second_shift
-    )
-    result = (
-        arithmetic.multiply_by_quantized_multiplier(
-            scaled_first + sign * scaled_second, output_multiplier, output_shift
-        )
-        + output_zero_point
-    )
-    low, high = output_range(call)
-    return [to_int8(np.broadcast_to(np.clip(result, low, high), call.output_shape()))]
+    return _binary(call, _add_or_subtract_values, (sign, parameters, tuple(output_range(call))))
 
 
 def add(call):
@@ -129,8 +207,16 @@ def sub(call):
     return _add_or_subtract(call, -1)
 
 
+def _mul_values(first, second, zero_points, multiplier, shift, output_zero_point, low, high):
+    first_zero_point, second_zero_point = zero_points
+    product = (np.asarray(first, dtype=np.int64) - first_zero_point) * (
+        np.asarray(second, dtype=np.int64) - second_zero_point
+    )
+    result = arithmetic.multiply_by_quantized_multiplier(product, multiplier, shift) + output_zero_point
+    return to_int8(np.clip(result, low, high))
+
+
 def mul(call):
-    first, second = _broadcast_operands(call)
     first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
     second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
     output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
@@ -139,10 +225,10 @@ def mul(call):
     else:
         real = first_scale * second_scale / output_scale
     multiplier, shift = arithmetic.quantize_multiplier(real)
-    product = (first - first_zero_point) * (second - second_zero_point)
-    result = arithmetic.multiply_by_quantized_multiplier(product, multiplier, shift) + output_zero_point
     low, high = output_range(call)
-    return [to_int8(np.broadcast_to(np.clip(result, low, high), call.output_shape()))]
+    zero_points = (first_zero_point, second_zero_point)
+    parameters = (zero_points, multiplier, shift, output_zero_point, low, high)
+    return _binary(call, _mul_values, parameters)
 
 
 def _unary_parameters(call):
@@ -155,29 +241,33 @@ def softmax(call):
     return [activations.softmax(call.arrays[0], input_scale, input_zero_point, beta, flavor=call.flavor)]
 
 
+def _activation(call, function, *extra):
+    parameters = (*_unary_parameters(call), *extra)
+    return [_elementwise(lambda values: function(values, *parameters, flavor=call.flavor), call.arrays[0])]
+
+
 def logistic(call):
-    return [activations.logistic(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+    return _activation(call, activations.logistic)
 
 
 def tanh(call):
-    return [activations.tanh(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+    return _activation(call, activations.tanh)
 
 
 def hard_swish(call):
-    return [activations.hard_swish(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+    return _activation(call, activations.hard_swish)
 
 
 def relu(call):
-    return [activations.relu(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+    return _activation(call, activations.relu)
 
 
 def relu6(call):
-    return [activations.relu6(call.arrays[0], *_unary_parameters(call), flavor=call.flavor)]
+    return _activation(call, activations.relu6)
 
 
 def leaky_relu(call):
-    alpha = call.options.get("alpha", 0.0)
-    return [activations.leaky_relu(call.arrays[0], *_unary_parameters(call), alpha, flavor=call.flavor)]
+    return _activation(call, activations.leaky_relu, call.options.get("alpha", 0.0))
 
 
 def reshape(call):

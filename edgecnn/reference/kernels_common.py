@@ -110,13 +110,103 @@ def per_channel_multipliers(input_scale, filter_scales, output_scale, channels):
 
 
 def requantize_to_int8(accumulator, multipliers, shifts, output_zero_point, activation_min, activation_max):
-    values = arithmetic.multiply_by_quantized_multiplier(accumulator, multipliers, shifts) + output_zero_point
-    return to_int8(np.clip(values, activation_min, activation_max))
+    values = arithmetic.multiply_by_quantized_multiplier(accumulator, multipliers, shifts)
+    if isinstance(values, np.ndarray) and values.ndim and values.flags.writeable:
+        values += output_zero_point
+        np.clip(values, activation_min, activation_max, out=values)
+        return values.astype(np.int8)
+    return to_int8(np.clip(values + output_zero_point, activation_min, activation_max))
+
+
+def requantize_accumulator(
+    accumulator, accumulator_bound, bias, multipliers, shifts, output_zero_point, low, high
+):
+    """int8 clamp(MBQM(accumulator + bias) + zero point) for a (..., channels) integer-valued accumulator.
+
+    Same result as requantize_to_int8(accumulator + bias, ...), in fewer int64 passes where the per-channel
+    constants allow (see _requantize_plan); `accumulator_bound` bounds |accumulator| (float or int arrays).
+    """
+    channels = accumulator.shape[-1]
+    plan = _requantize_plan(accumulator_bound, bias, multipliers, shifts, output_zero_point, channels)
+    if plan is None:
+        total = accumulator.astype(np.int64)
+        total += bias
+        return requantize_to_int8(total, multipliers, shifts, output_zero_point, low, high)
+    rows = accumulator.reshape(-1, channels)
+    # Short per-channel broadcasts are slow in NumPy: fold several rows into one longer row when they divide.
+    repeat = max(1, 512 // channels)
+    while rows.shape[0] % repeat:
+        repeat -= 1
+    rows = rows.reshape(-1, channels * repeat)
+    multiplier, negative_below, offset, total_shift = (np.tile(constant, repeat) for constant in plan)
+    product = np.multiply(rows, multiplier, dtype=np.int64, casting="unsafe")
+    negative = product < negative_below
+    product += offset
+    product -= negative.astype(np.int64) << 31
+    product >>= total_shift
+    np.clip(product, low, high, out=product)
+    return product.astype(np.int8).reshape(accumulator.shape)
+
+
+def _requantize_plan(accumulator_bound, bias, multipliers, shifts, output_zero_point, channels):
+    """Per-channel int64 constants (M, U, C, S): MBQM(acc + bias) + zp = floor((acc*M + C - 2^31*n) / 2^S),
+    n = [acc*M < U].
+
+    With a = acc + bias, e = -shift >= 0 and h = 2^(e-1) (0 when e = 0), MBQM is
+    high = floor((a*M + 2^30) / 2^31), then floor((high + h - [high < 0]) / 2^e). Nested floors merge,
+    floor((floor(z / 2^31) + c) / 2^e) = floor((z + c * 2^31) / 2^(31+e)) for integer c, and high < 0
+    exactly when a*M < -2^30. So U = -2^30 - bias*M, C = bias*M + 2^30 + h*2^31 + zp*2^(31+e), S = 31 + e.
+    None where that is not exact in int64 (a left shift, a negative multiplier, or values too large): the
+    caller then falls back to the step-by-step arithmetic.
+    """
+    multipliers = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (channels,))
+    shifts = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (channels,))
+    bias = np.broadcast_to(np.asarray(bias, dtype=np.int64), (channels,))
+    bound, zero_point = int(accumulator_bound), int(output_zero_point)
+    plan = np.empty((4, channels), dtype=np.int64)
+    for channel in range(channels):
+        multiplier, shift, offset = int(multipliers[channel]), int(shifts[channel]), int(bias[channel])
+        if shift > 0 or not 0 <= multiplier < 2**31 or (bound + abs(offset)) * multiplier >= 2**62:
+            return None
+        exponent = -shift
+        half = (1 << exponent) >> 1
+        constant = offset * multiplier + (1 << 30) + half * 2**31 + zero_point * 2 ** (31 + exponent)
+        if bound * multiplier + abs(constant) + 2**31 >= 2**63:
+            return None
+        # With no rounding shift there is no [high < 0] correction: no product is below INT64_MIN.
+        negative_below = -(1 << 30) - offset * multiplier if exponent else -(2**63)
+        plan[:, channel] = multiplier, negative_below, constant, 31 + exponent
+    return plan
+
+
+def accumulator_bound(input_bound, weight_columns):
+    """max over outputs j of input_bound * sum_k |w_kj|: bounds every partial sum of every output.
+
+    `weight_columns` is (K, outputs) or (K,) integer weights; `input_bound` bounds |x_k|.
+    """
+    weight_columns = np.asarray(weight_columns)
+    if weight_columns.size == 0:
+        return 0
+    return int(input_bound) * int(np.abs(weight_columns.astype(np.int64)).sum(axis=0).max())
+
+
+def accumulation_dtype(input_bound, weight_columns):
+    """The cheapest dtype in which the integer products x_k * w_kj accumulate exactly, summed in any order.
+
+    Every partial sum is bounded by accumulator_bound; float32 holds every integer up to 2^24 exactly, float64
+    up to 2^53, and a sum of such integers that stays in that range is never rounded (with or without FMA).
+    """
+    bound = accumulator_bound(input_bound, weight_columns)
+    if bound <= 2**24:
+        return np.float32
+    if bound <= 2**53:
+        return np.float64
+    return np.int64
 
 
 def exact_matmul(left, right):
-    """Integer matrix product through float64 BLAS: exact while every partial sum stays below 2^53."""
-    bound = float(np.abs(left).max(initial=0)) * float(np.abs(right).max(initial=0)) * left.shape[-1]
-    if bound >= 2.0**53:
-        return np.matmul(left.astype(np.int64), right.astype(np.int64))
-    return np.rint(np.matmul(left.astype(np.float64), right.astype(np.float64))).astype(np.int64)
+    """Integer matrix product through float32 or float64 BLAS, exact by accumulation_dtype's bound."""
+    left_bound = int(np.abs(np.asarray(left, dtype=np.int64)).max(initial=0))
+    dtype = accumulation_dtype(left_bound, right)
+    product = np.matmul(np.asarray(left).astype(dtype), np.asarray(right).astype(dtype))
+    return product.astype(np.int64)

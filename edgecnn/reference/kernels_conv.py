@@ -1,18 +1,21 @@
 """CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED on batches of int8 NHWC arrays.
 
-Accumulation is im2col + float64 matmul (exact: the sums of int8 products stay far below 2^53), chunked over
-the batch so the patch matrix stays small.
+Accumulation runs in float32 (or float64) only where kernels_common.accumulation_dtype proves every partial
+sum exact: CONV_2D as im2col + one BLAS product per batch chunk (the patch matrix is built straight in the
+accumulation dtype), DEPTHWISE_CONV_2D as one multiply-accumulate per filter tap on strided views.
 """
 
 import numpy as np
 
 from edgecnn.reference import arithmetic
 from edgecnn.reference.kernels_common import (
+    accumulation_dtype,
+    accumulator_bound,
     exact_matmul,
     output_range,
-    pad_spatial,
     padding_for,
     per_channel_multipliers,
+    requantize_accumulator,
     requantize_to_int8,
     same_padding,
     scale_and_zero_point,
@@ -20,7 +23,9 @@ from edgecnn.reference.kernels_common import (
     window_slices,
 )
 
-PATCH_BUDGET_ELEMENTS = 4_000_000
+# Patch-matrix elements per batch chunk: large enough to amortise each BLAS call, small enough to stay
+# near the caches (and to keep the int64 requantize temporaries small).
+PATCH_BUDGET_ELEMENTS = 2_000_000
 
 
 def _bias(call, position, channels):
@@ -34,12 +39,42 @@ def _chunks(batch_size, elements_per_image):
     return [slice(start, min(start + step, batch_size)) for start in range(0, batch_size, step)]
 
 
+def _centered_bound(values, zero_point):
+    """max |q - zero_point| over an int8 batch; padding contributes 0."""
+    if values.size == 0:
+        return 0
+    return max(abs(int(values.min()) - zero_point), abs(int(values.max()) - zero_point))
+
+
+def _centered_padded(values, zero_point, pad_h, pad_w, dtype):
+    """values - zero_point in `dtype`, zero-padded in H and W (padding is the zero point, as in TFLite)."""
+    batch, height, width, depth = values.shape
+    if not any(pad_h) and not any(pad_w):
+        return np.subtract(values, zero_point, dtype=dtype)
+    padded = np.zeros((batch, height + pad_h[0] + pad_h[1], width + pad_w[0] + pad_w[1], depth), dtype)
+    inner = padded[:, pad_h[0] : pad_h[0] + height, pad_w[0] : pad_w[0] + width]
+    np.subtract(values, zero_point, out=inner, dtype=dtype)
+    return padded
+
+
+def _window_view(padded, filter_shape, strides, dilations, output_size):
+    """A read-only (N, out_h, out_w, filter_h, filter_w, C) view of every filter window: no copy."""
+    (filter_height, filter_width), (stride_h, stride_w) = filter_shape, strides
+    (dilation_h, dilation_w), (out_h, out_w) = dilations, output_size
+    extent = ((filter_height - 1) * dilation_h + 1, (filter_width - 1) * dilation_w + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, extent, axis=(1, 2))
+    rows = slice(None, (out_h - 1) * stride_h + 1, stride_h)
+    columns = slice(None, (out_w - 1) * stride_w + 1, stride_w)
+    windows = windows[:, rows, columns, :, ::dilation_h, ::dilation_w]
+    return windows.transpose(0, 1, 2, 4, 5, 3)
+
+
 def conv_2d(call):
-    values, filters = call.arrays[0], np.asarray(call.arrays[1], dtype=np.int64)
+    values, filters = call.arrays[0], np.asarray(call.arrays[1])
     input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
     output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
     out_channels, filter_height, filter_width, filter_depth = filters.shape
-    _, height, width, depth = values.shape
+    batch, height, width, depth = values.shape
     _, out_h, out_w, _ = call.output_shape()
     options = call.options
     pad_h, pad_w = padding_for(call, height, width, filter_height, filter_width, out_h, out_w)
@@ -50,11 +85,65 @@ def conv_2d(call):
     )
     bias = _bias(call, 2, out_channels)
     low, high = output_range(call)
-    # Filter taps in (ky, kx, c) order, matching the patch layout below.
-    weights = filters.reshape(out_channels, -1)
-    results = []
-    for chunk in _chunks(values.shape[0], out_h * out_w * filter_height * filter_width * depth):
-        centered = pad_spatial(values[chunk].astype(np.int64) - input_zero_point, pad_h, pad_w, 0)
+    # Filter taps in (ky, kx, c) order, matching the patch layout; one (taps, channels) matrix per group.
+    columns = filters.reshape(out_channels, -1).T
+    input_bound = _centered_bound(values, input_zero_point)
+    dtype = accumulation_dtype(input_bound, columns)
+    bound = accumulator_bound(input_bound, columns)
+    group_columns = [
+        np.ascontiguousarray(columns[:, group * group_channels : (group + 1) * group_channels], dtype=dtype)
+        for group in range(groups)
+    ]
+    windows = _window_view(
+        _centered_padded(values, input_zero_point, pad_h, pad_w, dtype),
+        (filter_height, filter_width),
+        (options["stride_h"], options["stride_w"]),
+        (options["dilation_h_factor"], options["dilation_w_factor"]),
+        (out_h, out_w),
+    )
+    taps = filter_height * filter_width * filter_depth
+    output = np.empty((batch, out_h, out_w, out_channels), dtype=np.int8)
+    for chunk in _chunks(batch, out_h * out_w * taps * groups):
+        accumulators = []
+        for group in range(groups):
+            patches = windows[chunk, ..., group * filter_depth : (group + 1) * filter_depth]
+            patches = np.ascontiguousarray(patches).reshape(-1, taps)
+            accumulators.append(np.matmul(patches, group_columns[group]))
+        accumulator = accumulators[0] if groups == 1 else np.concatenate(accumulators, axis=-1)
+        requantized = requantize_accumulator(
+            accumulator, bound, bias, multipliers, shifts, output_zero_point, low, high
+        )
+        output[chunk] = requantized.reshape(-1, out_h, out_w, out_channels)
+    return [output]
+
+
+def depthwise_conv_2d(call):
+    values, filters = call.arrays[0], np.asarray(call.arrays[1])
+    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    _, filter_height, filter_width, out_channels = filters.shape
+    batch, height, width, depth = values.shape
+    _, out_h, out_w, _ = call.output_shape()
+    options = call.options
+    multiplier = out_channels // depth
+    pad_h, pad_w = padding_for(call, height, width, filter_height, filter_width, out_h, out_w)
+    multipliers, shifts = per_channel_multipliers(
+        input_scale, call.inputs[1].quantization.scales, output_scale, out_channels
+    )
+    bias = _bias(call, 2, out_channels)
+    low, high = output_range(call)
+    input_bound = _centered_bound(values, input_zero_point)
+    dtype = accumulation_dtype(input_bound, filters.reshape(-1, out_channels))
+    bound = accumulator_bound(input_bound, filters.reshape(-1, out_channels))
+    tap_weights = filters[0].astype(dtype)
+    output = np.empty((batch, out_h, out_w, out_channels), dtype=np.int8)
+    for chunk in _chunks(batch, out_h * out_w * out_channels * 8):
+        centered = _centered_padded(values[chunk], input_zero_point, pad_h, pad_w, dtype)
+        if multiplier > 1:
+            # Output channel oc = ic * multiplier + m reads input channel ic.
+            centered = np.repeat(centered, multiplier, axis=-1)
+        accumulator = np.zeros((centered.shape[0], out_h, out_w, out_channels), dtype=dtype)
+        product = np.empty_like(accumulator)
         taps = window_slices(
             centered,
             filter_height,
@@ -66,50 +155,13 @@ def conv_2d(call):
             out_h,
             out_w,
         )
-        patches = np.stack([view for _, _, view in taps], axis=3)  # N, out_h, out_w, taps, depth
-        accumulators = []
-        for group in range(groups):
-            group_patches = patches[..., group * filter_depth : (group + 1) * filter_depth]
-            group_patches = group_patches.reshape(-1, filter_height * filter_width * filter_depth)
-            group_weights = weights[group * group_channels : (group + 1) * group_channels]
-            accumulators.append(exact_matmul(group_patches, group_weights.T))
-        accumulator = np.concatenate(accumulators, axis=-1).reshape(-1, out_h, out_w, out_channels) + bias
-        results.append(requantize_to_int8(accumulator, multipliers, shifts, output_zero_point, low, high))
-    return [np.concatenate(results)]
-
-
-def depthwise_conv_2d(call):
-    values, filters = call.arrays[0], np.asarray(call.arrays[1], dtype=np.int64)
-    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
-    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
-    _, filter_height, filter_width, out_channels = filters.shape
-    _, height, width, depth = values.shape
-    _, out_h, out_w, _ = call.output_shape()
-    options = call.options
-    multiplier = out_channels // depth
-    pad_h, pad_w = padding_for(call, height, width, filter_height, filter_width, out_h, out_w)
-    multipliers, shifts = per_channel_multipliers(
-        input_scale, call.inputs[1].quantization.scales, output_scale, out_channels
-    )
-    bias = _bias(call, 2, out_channels)
-    low, high = output_range(call)
-    centered = pad_spatial(values.astype(np.int64) - input_zero_point, pad_h, pad_w, 0)
-    accumulator = np.zeros((values.shape[0], out_h, out_w, out_channels), dtype=np.int64)
-    taps = window_slices(
-        centered,
-        filter_height,
-        filter_width,
-        options["stride_h"],
-        options["stride_w"],
-        options["dilation_h_factor"],
-        options["dilation_w_factor"],
-        out_h,
-        out_w,
-    )
-    for ky, kx, view in taps:
-        # Output channel oc = ic * multiplier + m reads input channel ic.
-        accumulator += np.repeat(view, multiplier, axis=-1) * filters[0, ky, kx]
-    return [requantize_to_int8(accumulator + bias, multipliers, shifts, output_zero_point, low, high)]
+        for ky, kx, view in taps:
+            np.multiply(view, tap_weights[ky, kx], out=product)
+            accumulator += product
+        output[chunk] = requantize_accumulator(
+            accumulator, bound, bias, multipliers, shifts, output_zero_point, low, high
+        )
+    return [output]
 
 
 def transpose_conv(call):

@@ -46,25 +46,34 @@ def plan_memory(interpreter, alignment=ALIGNMENT):
         ),
         default=0,
     )
-    placed = []
-    for tensor in sorted(
-        tensors, key=lambda item: (-aligned(item.size, alignment), item.first_op, item.index)
-    ):
-        size = aligned(tensor.size, alignment)
-        overlapping = sorted(
-            (
-                other
-                for other in placed
-                if other.first_op <= tensor.last_op and tensor.first_op <= other.last_op
-            ),
-            key=lambda other: other.offset,
-        )
-        offset = 0
-        for other in overlapping:
-            if offset + size <= other.offset:
-                break
-            offset = max(offset, other.offset + aligned(other.size, alignment))
+    offsets = greedy_plan([(aligned(tensor.size, alignment), tensor.first_op, tensor.last_op) for tensor in tensors])
+    for tensor, offset in zip(tensors, offsets):
         tensor.offset = offset
-        placed.append(tensor)
     arena = max((tensor.offset + aligned(tensor.size, alignment) for tensor in tensors), default=0)
     return MemoryPlan(peak_live_bytes=peak_live_bytes, greedy_arena_bytes=arena, tensors=tensors)
+
+
+def greedy_plan(buffers):
+    """Offsets GreedyMemoryPlanner gives (size, first_op, last_op) buffers: largest first, lowest fitting gap.
+
+    Equal sizes are placed last-added first: TFLite Micro fills its sort array from the end, and its bubble sort
+    keeps that order for ties. Following this exactly makes the plan's size equal TFLite Micro's.
+    """
+    order = sorted(range(len(buffers)), key=lambda position: (-buffers[position][0], -position))
+    offsets = [0] * len(buffers)
+    placed = []  # (offset, size, first, last)
+    for position in order:
+        size, first, last = buffers[position]
+        overlapping = sorted(
+            (offset, other_size)
+            for offset, other_size, other_first, other_last in placed
+            if other_first <= last and first <= other_last
+        )
+        candidate = 0
+        for offset, other_size in overlapping:
+            if offset - candidate >= size:
+                break
+            candidate = max(candidate, offset + other_size)
+        offsets[position] = candidate
+        placed.append((candidate, size, first, last))
+    return offsets

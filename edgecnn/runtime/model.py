@@ -90,6 +90,11 @@ class Classifier:
             )
 
         self.pixel_table = pixel_table(self.preprocessing, self.input)
+        # One table for every channel when the scaling is the same for all: a single np.take per batch.
+        self.shared_pixel_table = (
+            self.pixel_table[:, 0] if (self.pixel_table == self.pixel_table[:, :1]).all() else None
+        )
+        self.score_table = score_table(self.output)
 
     @property
     def precision(self):
@@ -110,15 +115,27 @@ class Classifier:
 
     def prepare(self, image):
         """One uint8 RGB (or gray) image of any size -> the input tensor, quantized when the model is."""
-        pixels = self.preprocessing.prepare_pixels([image])
-        if self.input.shape[-1] == 1:
-            return self.pixel_table[:, 0][pixels]
+        return self.prepare_batch([image])
+
+    def prepare_batch(self, images):
+        """uint8 RGB (or gray) images -> (N, H, W, C) model inputs; `[i:i + 1]` is what `prepare` gives.
+
+        One call per batch keeps the per-frame Python work (which holds the GIL) small in a capture thread.
+        """
+        pixels = self.preprocessing.prepare_pixels(images)
+        if self.shared_pixel_table is not None:
+            return np.take(self.shared_pixel_table, pixels)
         return self.pixel_table[pixels, np.arange(self.input.shape[-1])]
 
     def predict(self, prepared):
         """Run the model on a prepared input; return the dequantized output scores (1-D)."""
-        raw = self.backend.invoke(prepared)[0]
-        return dequantize(raw, self.output).reshape(-1)
+        return self.scores(self.backend.invoke(prepared)[0]).reshape(-1)
+
+    def scores(self, raw):
+        """Dequantized float32 scores of raw output values of any shape (one table lookup for 8-bit)."""
+        if self.score_table is not None:
+            return np.take(self.score_table, raw.view(np.uint8))
+        return dequantize(raw, self.output)
 
     def timed_predict(self, prepared):
         start = time.perf_counter()
@@ -193,3 +210,13 @@ def pixel_table(preprocessing, tensor):
     channels = preprocessing.channels
     levels = np.repeat(np.arange(256, dtype=np.uint8).reshape(1, 1, 256, 1), channels, axis=3)
     return quantize(preprocessing.scale_pixels(levels), tensor)[0, 0]
+
+
+def score_table(tensor):
+    """(256,) float32 score of every 8-bit output value, indexed by its bit pattern as uint8; None otherwise.
+
+    Built with `dequantize` itself, so a lookup gives exactly its result.
+    """
+    if tensor.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) or tensor.scale == 0:
+        return None
+    return dequantize(np.arange(256, dtype=np.uint8).view(tensor.dtype), tensor)

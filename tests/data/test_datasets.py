@@ -24,10 +24,10 @@ def test_mnist_sample_is_the_real_test_set_split_8000_2000():
 
 def test_shapes_are_seeded_and_balanced():
     first, second = load_dataset("shapes", split="test"), load_dataset("shapes", split="test")
-    assert first.images.shape == (300, 64, 64, 3)
+    assert first.images.shape == (600, 64, 64, 3)
     assert np.array_equal(first.images, second.images)
     assert first.class_names == ["circle", "square", "triangle"]
-    assert np.bincount(first.labels).min() > 70
+    assert np.bincount(first.labels).min() > 160
     assert not np.array_equal(first.images[:10], load_dataset("shapes", split="train").images[:10])
 
 
