@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from edgecnn.cli import main
 
-TINY_VGG_EPOCHS = 10
+TINY_VGG_EPOCHS = 15
+TINY_VGG_LEARNING_RATE = 3e-3
 
 
 def invoke(*arguments):
@@ -41,7 +42,8 @@ def demo_figures(out, rows):
 
 def tiny_vgg_figures(out, rows):
     directory = out / "tiny_vgg_shapes"
-    invoke("train", "tiny_vgg", "--dataset", "shapes", "--epochs", TINY_VGG_EPOCHS, "--out", directory)
+    invoke("train", "tiny_vgg", "--dataset", "shapes", "--epochs", TINY_VGG_EPOCHS, "--learning-rate",
+           TINY_VGG_LEARNING_RATE, "--out", directory)
     invoke("quantize", directory / "model.keras", "--calibration", "shapes", "--out", directory / "model_int8.tflite")
     invoke("report", "--float", directory / "model.keras", "--quantized", directory / "model_int8.tflite",
            "--dataset", "shapes", "--out", directory / "report")

@@ -37,7 +37,7 @@ def require(module_name, purpose=""):
 def tensorflow(purpose="this command"):
     """Import TensorFlow quietly (its C++ start-up logging is noise for CLI users)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:
         return sys.modules["tensorflow"]
     with quiet_native_output():
         return require("tensorflow", purpose)

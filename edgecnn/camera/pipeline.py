@@ -5,9 +5,7 @@ summary separates model-only latency (the invoke) from end-to-end throughput (ev
 """
 
 import dataclasses
-import json
 import logging
-import math
 import os
 import pathlib
 import sys
@@ -17,6 +15,7 @@ import numpy as np
 
 from edgecnn import extras
 from edgecnn.camera import readers
+from edgecnn.camera.reporting import RecordWriter, Reporter
 from edgecnn.errors import ConfigurationError, SourceError
 
 log = logging.getLogger("edgecnn.camera")
@@ -179,33 +178,17 @@ def bgr_to_rgb(image):
     return image[:, :, ::-1] if image.ndim == 3 else image
 
 
-def json_number(value):
-    """A float as json.dumps writes it (repr, or NaN/Infinity), without the cost of a json.dumps call."""
-    return repr(value) if math.isfinite(value) else json.dumps(value)
-
-
-class RecordWriter:
-    """Formats the per-frame JSON lines exactly as json.dumps(record) would, a batch at a time.
-
-    Labels are encoded once; scores are rounded like Prediction.to_json. This keeps the main thread's
-    per-frame work small enough for end-to-end FPS to stay close to the model's own rate.
-    """
-
-    def __init__(self, labels):
-        self.label_texts = [json.dumps(label) for label in labels]
-
-    def line(self, frame, top_indices, top_scores, seconds):
-        top = ", ".join(
-            f'{{"label": {self.label_texts[index]}, "score": {json_number(round(score, 6))}}}'
-            for index, score in zip(top_indices, top_scores)
-        )
-        text = (
-            f'{{"frame": {frame.number}, "time": {json_number(round(frame.captured_at, 3))}, "top": [{top}], '
-            f'"latency_ms": {json_number(round(seconds * 1000, 3))}'
-        )
-        if frame.path is not None:
-            text += f', "path": {json.dumps(str(frame.path))}'
-        return text + "}\n"
+def bgr_to_rgb_copies(images):
+    """RGB copies of BGR frames; OpenCV's swap is several times faster than copying a reversed view."""
+    cv2 = sys.modules.get("cv2")
+    if cv2 is None:
+        return [bgr_to_rgb(image) for image in images]
+    return [
+        cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        if image.ndim == 3 and image.shape[2] == 3 and image.flags.c_contiguous
+        else bgr_to_rgb(image)
+        for image in images
+    ]
 
 
 def run_classification(
@@ -224,8 +207,9 @@ def run_classification(
     Headless, one JSON line per frame goes to `output` (stdout by default). Returns the Summary; a live source
     that stays down past `reconnect_timeout` raises SourceError after the summary is filled in.
 
-    The main thread only invokes the model; results are scored, formatted and written in batches, at the
-    end of each chunk the capture thread handed over (every frame for live sources).
+    The main thread only invokes the model. Results are scored, formatted and written (or saved) in batches,
+    one per chunk the capture thread handed over (every frame for live sources), by a Reporter thread; with
+    a window, in the main thread, which GUI toolkits require.
     """
     output = output or sys.stdout
     summary = summary if summary is not None else Summary()
@@ -238,32 +222,24 @@ def run_classification(
         return classifier.prepare(bgr_to_rgb(image))
 
     def prepare_batch(images):
-        return classifier.prepare_batch([bgr_to_rgb(image) for image in images])
+        return classifier.prepare_batch(bgr_to_rgb_copies(images))
 
     reader = readers.make_reader(source, prepare, reconnect_timeout, batch_transform=prepare_batch)
-    writer = RecordWriter(classifier.labels)
+    writer = RecordWriter(classifier.labels, classifier.score_table)
     k = max(1, min(top_k, len(classifier.labels)))
     state = {"saver": None}
     keep_video = True
-    results = []  # (frame, raw output, invoke seconds) not yet reported
 
-    def report():
-        """Score, format and show the frames run since the last report; False when the user quit."""
-        if not results:
-            return True
-        raw = np.stack([result[1].reshape(-1) for result in results])
+    def report(batch):
+        """Score, format, save and show a batch of (frame, raw output, invoke seconds); False when the user quit."""
+        frames, raws, seconds = zip(*batch)
+        raw = np.concatenate(raws).reshape(len(raws), -1)
         scores = classifier.scores(raw)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        top_scores = np.take_along_axis(scores, order, axis=1).tolist()
         if headless:
-            output.write(
-                "".join(
-                    writer.line(frame, indices, row_scores, seconds)
-                    for (frame, _, seconds), indices, row_scores in zip(results, order.tolist(), top_scores)
-                )
-            )
+            output.write(writer.text(frames, seconds, raw, scores, order))
         if display is not None or save_path:
-            for row, (frame, _, _) in enumerate(results):
+            for row, frame in enumerate(frames):
                 prediction = classifier.top_k(scores[row], k)
                 fps = summary.frames / max(time.perf_counter() - start, 1e-9)
                 annotated = annotate(frame.image, prediction, fps)
@@ -272,19 +248,36 @@ def run_classification(
                         state["saver"] = VideoSaver(save_path, source_fps(source))
                     state["saver"].write(annotated)
                 if display is not None and not display.show(annotated):
-                    results.clear()
                     return False
-        results.clear()
         return True
 
+    reporter = Reporter(report) if display is None else None
+    results = []  # (frame, raw output, invoke seconds) not yet reported
+
+    def flush():
+        """Report the results so far; False when the user quit."""
+        if not results:
+            return True
+        batch = results.copy()
+        results.clear()
+        if reporter is None:
+            return report(batch)
+        reporter.submit(batch)
+        return True
+
+    # Looked up once: this loop is the only per-frame work in the main thread.
     invoke = classifier.backend.invoke
     clock = time.perf_counter
     latencies = summary.latencies
+    next_frame = reader.next_frame
+    frame_ready = reader.frame_ready
+    limit = float("inf") if max_frames is None else max_frames
     start = clock()
     reader.start()
+    failed = False
     try:
-        while max_frames is None or summary.frames < max_frames:
-            frame = reader.next_frame()
+        while summary.frames < limit:
+            frame = next_frame()
             if frame is None:
                 break
             invoked_at = clock()
@@ -293,26 +286,32 @@ def run_classification(
             latencies.append(seconds)
             results.append((frame, raw, seconds))
             summary.frames += 1
-            if not reader.frame_ready() and not report():
+            if not frame_ready() and not flush():
                 break
-        report()
+        flush()
     except KeyboardInterrupt:
         summary.interrupted = True
-        report()
+        flush()
     except SourceError:
-        report()
+        flush()
+        failed = True  # this error, not a later one of the reporter, is the one to show
         raise  # frames recorded before a stream died are still worth keeping
     except BaseException:
         keep_video = False
+        failed = True
         raise
     finally:
-        summary.seconds = time.perf_counter() - start
-        reader.stop()
-        summary.dropped = reader.dropped
-        summary.reconnects = getattr(reader, "reconnects", 0)
-        if state["saver"] is not None:
-            summary.saved = state["saver"].close(keep=keep_video)
-        if display is not None:
-            display.close()
-        output.flush()
+        try:
+            if reporter is not None:
+                reporter.close(raise_error=not failed)
+        finally:
+            summary.seconds = time.perf_counter() - start
+            reader.stop()
+            summary.dropped = reader.dropped
+            summary.reconnects = getattr(reader, "reconnects", 0)
+            if state["saver"] is not None:
+                summary.saved = state["saver"].close(keep=keep_video and (reporter is None or reporter.error is None))
+            if display is not None:
+                display.close()
+            output.flush()
     return summary

@@ -19,8 +19,13 @@ BACKOFF_INITIAL_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 10.0
 
 
+def capture_time():
+    """Now, rounded to the millisecond here in the capture thread, as the JSON lines print it."""
+    return round(time.time(), 3)
+
+
 class Frame:
-    """One captured frame: its number, BGR pixels, model input and capture time."""
+    """One captured frame: its number, BGR pixels, model input and capture time (Unix seconds, to the ms)."""
 
     __slots__ = ("number", "image", "prepared", "captured_at", "path")
 
@@ -66,7 +71,7 @@ class Reader:
         number = self.frames_read
         self.frames_read += 1
         return Frame(
-            number, image, self.transform(image), time.time(), getattr(self.source, "current_path", None)
+            number, image, self.transform(image), capture_time(), getattr(self.source, "current_path", None)
         )
 
     def _make_frames(self, images, captured_at, paths):
@@ -198,11 +203,11 @@ class SequentialReader(Reader):
 
     def _run(self):
         self.source.open()
-        chunk_size = self.chunk_size
+        chunk_size = None  # set from the first frame's size
         ended = False
         while not ended and not self.stop_event.is_set():
             images, captured_at, paths = [], [], []
-            while len(images) < chunk_size:
+            while chunk_size is None or len(images) < chunk_size:
                 try:
                     image = self.source.read()
                 except SourceError:
@@ -213,9 +218,10 @@ class SequentialReader(Reader):
                     ended = True
                     break
                 images.append(image)
-                captured_at.append(time.time())
+                captured_at.append(capture_time())
                 paths.append(getattr(self.source, "current_path", None))
-                chunk_size = max(1, min(self.chunk_size, self.CHUNK_BYTES // max(1, image.nbytes)))
+                if chunk_size is None:
+                    chunk_size = max(1, min(self.chunk_size, self.CHUNK_BYTES // max(1, image.nbytes)))
                 # Hand frames over at once when the consumer is idle, in chunks when it is busy.
                 if self.queue.empty():
                     break

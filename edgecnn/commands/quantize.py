@@ -25,6 +25,8 @@ def command(model_path, calibration_spec, samples, io_type, mode, scale, mean, s
 
     result = quantize_file(model_path, out_path, calibration_spec, samples, mode, io_type, scale, mean, std,
                            labels_file)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     preprocessing = result.metadata.preprocessing
     click.echo(
         f"wrote {result.path} ({result.size_bytes / 1024:.1f} KiB, mode {mode}"

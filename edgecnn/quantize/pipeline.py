@@ -16,6 +16,22 @@ class QuantizeResult:
     size_bytes: int
     samples: int
     metadata: object
+    warnings: list
+
+
+def runtime_warnings(tflite_bytes):
+    """Problems that would stop the model from loading on some runtimes, one sentence each."""
+    from edgecnn import tflite
+    from edgecnn.reference.validation import softmax_scale_problem
+
+    graph = tflite.read_model(tflite_bytes).main
+    messages = []
+    for operator in graph.operators:
+        if operator.name == "SOFTMAX" and graph.tensors[operator.inputs[0]].type_name == "INT8":
+            problem = softmax_scale_problem(operator, graph.tensors)
+            if problem:
+                messages.append(f"op {operator.index} (SOFTMAX): {problem}")
+    return messages
 
 
 def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode="int8", io_type=None,
@@ -44,4 +60,4 @@ def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode
         used = len(subset)
     tflite_bytes = converter.quantize_keras_model(keras_model, calibration, mode, io_type, metadata)
     atomic.write_bytes(out_path, tflite_bytes)
-    return QuantizeResult(out_path, len(tflite_bytes), used, metadata)
+    return QuantizeResult(out_path, len(tflite_bytes), used, metadata, runtime_warnings(tflite_bytes))

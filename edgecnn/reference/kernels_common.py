@@ -121,31 +121,55 @@ def requantize_to_int8(accumulator, multipliers, shifts, output_zero_point, acti
 def requantize_accumulator(
     accumulator, accumulator_bound, bias, multipliers, shifts, output_zero_point, low, high
 ):
-    """int8 clamp(MBQM(accumulator + bias) + zero point) for a (..., channels) integer-valued accumulator.
+    """int8 clamp(MBQM(accumulator + bias) + zero point) for a (..., channels) integer-valued accumulator."""
+    requantizer = Requantizer(
+        accumulator.shape[-1], accumulator_bound, bias, multipliers, shifts, output_zero_point, low, high
+    )
+    return requantizer(accumulator)
 
-    Same result as requantize_to_int8(accumulator + bias, ...), in fewer int64 passes where the per-channel
-    constants allow (see _requantize_plan); `accumulator_bound` bounds |accumulator| (float or int arrays).
-    """
-    channels = accumulator.shape[-1]
-    plan = _requantize_plan(accumulator_bound, bias, multipliers, shifts, output_zero_point, channels)
-    if plan is None:
-        total = accumulator.astype(np.int64)
-        total += bias
-        return requantize_to_int8(total, multipliers, shifts, output_zero_point, low, high)
-    rows = accumulator.reshape(-1, channels)
-    # Short per-channel broadcasts are slow in NumPy: fold several rows into one longer row when they divide.
-    repeat = max(1, 512 // channels)
-    while rows.shape[0] % repeat:
-        repeat -= 1
-    rows = rows.reshape(-1, channels * repeat)
-    multiplier, negative_below, offset, total_shift = (np.tile(constant, repeat) for constant in plan)
-    product = np.multiply(rows, multiplier, dtype=np.int64, casting="unsafe")
-    negative = product < negative_below
-    product += offset
-    product -= negative.astype(np.int64) << 31
-    product >>= total_shift
-    np.clip(product, low, high, out=product)
-    return product.astype(np.int8).reshape(accumulator.shape)
+
+class Requantizer:
+    """requantize_to_int8(accumulator + bias, ...) for (..., channels) integer-valued accumulators (float or
+    int) bounded by `accumulator_bound`, in fewer int64 passes where the per-channel constants allow (see
+    _requantize_plan). Build it once per kernel call and apply it to every chunk."""
+
+    def __init__(self, channels, accumulator_bound, bias, multipliers, shifts, output_zero_point, low, high):
+        self.channels = channels
+        self.arguments = (bias, multipliers, shifts, output_zero_point, low, high)
+        self.low, self.high = low, high
+        self.plan = _requantize_plan(
+            accumulator_bound, bias, multipliers, shifts, output_zero_point, channels
+        )
+        self._tiled = {}
+
+    def _constants(self, repeat):
+        if repeat not in self._tiled:
+            multiplier, negative_below, offset, total_shift = (np.tile(row, repeat) for row in self.plan)
+            if np.all(total_shift == total_shift[0]):
+                total_shift = total_shift[0]  # a scalar shift is twice as fast as a per-element one
+            self._tiled[repeat] = multiplier, negative_below, offset, total_shift
+        return self._tiled[repeat]
+
+    def __call__(self, accumulator):
+        if self.plan is None:
+            bias, multipliers, shifts, output_zero_point, low, high = self.arguments
+            total = accumulator.astype(np.int64)
+            total += bias
+            return requantize_to_int8(total, multipliers, shifts, output_zero_point, low, high)
+        rows = accumulator.reshape(-1, self.channels)
+        # Short per-channel broadcasts are slow in NumPy: fold rows into longer ones where they divide.
+        repeat = max(1, 512 // self.channels)
+        while rows.shape[0] % repeat:
+            repeat -= 1
+        multiplier, negative_below, offset, total_shift = self._constants(repeat)
+        rows = rows.reshape(-1, self.channels * repeat)
+        product = np.multiply(rows, multiplier, dtype=np.int64, casting="unsafe")
+        negative = product < negative_below
+        product += offset
+        product -= negative.astype(np.int64) << 31
+        product >>= total_shift
+        np.clip(product, self.low, self.high, out=product)
+        return product.astype(np.int8).reshape(accumulator.shape)
 
 
 def _requantize_plan(accumulator_bound, bias, multipliers, shifts, output_zero_point, channels):

@@ -9,13 +9,13 @@ import numpy as np
 
 from edgecnn.reference import arithmetic
 from edgecnn.reference.kernels_common import (
+    Requantizer,
     accumulation_dtype,
     accumulator_bound,
     exact_matmul,
     output_range,
     padding_for,
     per_channel_multipliers,
-    requantize_accumulator,
     requantize_to_int8,
     same_padding,
     scale_and_zero_point,
@@ -25,7 +25,7 @@ from edgecnn.reference.kernels_common import (
 
 # Patch-matrix elements per batch chunk: large enough to amortise each BLAS call, small enough to stay
 # near the caches (and to keep the int64 requantize temporaries small).
-PATCH_BUDGET_ELEMENTS = 2_000_000
+PATCH_BUDGET_ELEMENTS = 4_000_000
 
 
 def _bias(call, position, channels):
@@ -89,7 +89,16 @@ def conv_2d(call):
     columns = filters.reshape(out_channels, -1).T
     input_bound = _centered_bound(values, input_zero_point)
     dtype = accumulation_dtype(input_bound, columns)
-    bound = accumulator_bound(input_bound, columns)
+    requantize = Requantizer(
+        out_channels,
+        accumulator_bound(input_bound, columns),
+        bias,
+        multipliers,
+        shifts,
+        output_zero_point,
+        low,
+        high,
+    )
     group_columns = [
         np.ascontiguousarray(columns[:, group * group_channels : (group + 1) * group_channels], dtype=dtype)
         for group in range(groups)
@@ -110,10 +119,7 @@ def conv_2d(call):
             patches = np.ascontiguousarray(patches).reshape(-1, taps)
             accumulators.append(np.matmul(patches, group_columns[group]))
         accumulator = accumulators[0] if groups == 1 else np.concatenate(accumulators, axis=-1)
-        requantized = requantize_accumulator(
-            accumulator, bound, bias, multipliers, shifts, output_zero_point, low, high
-        )
-        output[chunk] = requantized.reshape(-1, out_h, out_w, out_channels)
+        output[chunk] = requantize(accumulator).reshape(-1, out_h, out_w, out_channels)
     return [output]
 
 
@@ -134,7 +140,16 @@ def depthwise_conv_2d(call):
     low, high = output_range(call)
     input_bound = _centered_bound(values, input_zero_point)
     dtype = accumulation_dtype(input_bound, filters.reshape(-1, out_channels))
-    bound = accumulator_bound(input_bound, filters.reshape(-1, out_channels))
+    requantize = Requantizer(
+        out_channels,
+        accumulator_bound(input_bound, filters.reshape(-1, out_channels)),
+        bias,
+        multipliers,
+        shifts,
+        output_zero_point,
+        low,
+        high,
+    )
     tap_weights = filters[0].astype(dtype)
     output = np.empty((batch, out_h, out_w, out_channels), dtype=np.int8)
     for chunk in _chunks(batch, out_h * out_w * out_channels * 8):
@@ -158,9 +173,7 @@ def depthwise_conv_2d(call):
         for ky, kx, view in taps:
             np.multiply(view, tap_weights[ky, kx], out=product)
             accumulator += product
-        output[chunk] = requantize_accumulator(
-            accumulator, bound, bias, multipliers, shifts, output_zero_point, low, high
-        )
+        output[chunk] = requantize(accumulator)
     return [output]
 
 

@@ -152,6 +152,29 @@ def _check_op_specifics(operator, tensors, fail):
     if name in ("SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU", "RESHAPE"):
         if first_input.is_constant:
             fail(operator, "a constant input is not supported")
+    if name == "SOFTMAX":
+        problem = softmax_scale_problem(operator, tensors)
+        if problem:
+            fail(operator, problem)
+
+
+def softmax_scale_problem(operator, tensors):
+    """Why an int8 SOFTMAX cannot load in TFLite's reference kernels and TFLite Micro, or None.
+
+    Both compute beta * input_scale * 2^26 in Prepare and abort the process unless it exceeds 1
+    (QuantizeMultiplierGreaterThanOne). It happens when the logits have almost no range, as in an untrained model.
+    """
+    scales = tensors[operator.inputs[0]].quantization.scales
+    if not len(scales):
+        return None
+    beta = float(operator.options.get("beta", 1.0))
+    scale = float(scales[0])
+    if float(np.float32(beta)) * float(np.float32(scale)) * 2.0**26 > 1.0:
+        return None
+    return (
+        f"its input scale {scale:.3g} (x beta {beta:g}) is at most 2^-26, which makes TFLite's reference kernels "
+        "and TFLite Micro abort at load; the logits have almost no range (is the model trained?)"
+    )
 
 
 def _per_tensor(tensor):

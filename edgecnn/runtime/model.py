@@ -7,11 +7,12 @@ Work is split in two so a capture thread can do the first half while the model r
 
 import dataclasses
 import logging
+import sys
 import time
 
 import numpy as np
 
-from edgecnn.data.preprocessing import Preprocessing
+from edgecnn.data.preprocessing import Preprocessing, rgb_to_gray
 from edgecnn.errors import ConfigurationError, ModelFileError, RuntimeBackendError, UnsupportedModelError
 from edgecnn.runtime import backends, delegate
 
@@ -92,7 +93,9 @@ class Classifier:
         self.pixel_table = pixel_table(self.preprocessing, self.input)
         # One table for every channel when the scaling is the same for all: a single np.take per batch.
         self.shared_pixel_table = (
-            self.pixel_table[:, 0] if (self.pixel_table == self.pixel_table[:, :1]).all() else None
+            np.ascontiguousarray(self.pixel_table[:, 0])
+            if (self.pixel_table == self.pixel_table[:, :1]).all()
+            else None
         )
         self.score_table = score_table(self.output)
 
@@ -122,10 +125,16 @@ class Classifier:
 
         One call per batch keeps the per-frame Python work (which holds the GIL) small in a capture thread.
         """
-        pixels = self.preprocessing.prepare_pixels(images)
-        if self.shared_pixel_table is not None:
-            return np.take(self.shared_pixel_table, pixels)
-        return self.pixel_table[pixels, np.arange(self.input.shape[-1])]
+        pixels = model_size_pixels(images, self.preprocessing)
+        if pixels is None:
+            pixels = self.preprocessing.prepare_pixels(images)
+        if self.shared_pixel_table is None:
+            return self.pixel_table[pixels, np.arange(self.input.shape[-1])]
+        cv2 = sys.modules.get("cv2")  # only when the camera already loaded it: a faster lookup, same values
+        if cv2 is not None and self.shared_pixel_table.itemsize == 1 and pixels.size:
+            flat = cv2.LUT(pixels.reshape(-1, pixels.shape[-1]), self.shared_pixel_table.view(np.uint8))
+            return flat.view(self.shared_pixel_table.dtype).reshape(pixels.shape)
+        return np.take(self.shared_pixel_table, pixels)
 
     def predict(self, prepared):
         """Run the model on a prepared input; return the dequantized output scores (1-D)."""
@@ -220,3 +229,23 @@ def score_table(tensor):
     if tensor.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) or tensor.scale == 0:
         return None
     return dequantize(np.arange(256, dtype=np.uint8).view(tensor.dtype), tensor)
+
+
+def model_size_pixels(images, preprocessing):
+    """(N, H, W, C) pixels of images already at the model's size, or None when any needs Preprocessing's work.
+
+    Covers what a camera or video at the model's size gives (RGB, or RGB for a grayscale model) with
+    whole-batch NumPy calls; the result is exactly `preprocessing.prepare_pixels(images)`: at the model's
+    size that is a reshape, plus `rgb_to_gray` (a per-pixel function) for a grayscale model.
+    """
+    if not images or not all(isinstance(image, np.ndarray) for image in images):
+        return None
+    shape = images[0].shape
+    if shape[:2] != (preprocessing.height, preprocessing.width) or len(shape) != 3 or shape[2] != 3:
+        return None
+    if any(image.shape != shape or image.dtype != np.uint8 for image in images):
+        return None
+    stacked = np.stack(images)
+    if preprocessing.channels == 1:
+        return rgb_to_gray(stacked)[..., None]
+    return stacked

@@ -220,8 +220,24 @@ def _zoo_model_path(name, tmp_path_factory):
 
     shape = ZOO_INPUT_SHAPES.get(name, zoo.model_info(name).default_input_shape)
     path = tmp_path_factory.mktemp("zoo") / f"{name}.tflite"
-    path.write_bytes(convert_int8(zoo.create_model(name, input_shape=shape, num_classes=10), shape))
+    model = zoo.create_model(name, input_shape=shape, num_classes=10)
+    _set_batch_norm_statistics(model, np.random.default_rng(0).random((16, *shape), dtype=np.float32))
+    path.write_bytes(convert_int8(model, shape))
     return path
+
+
+def _set_batch_norm_statistics(model, images):
+    """Batch-norm statistics from data, as training leaves them.
+
+    Untrained, mobilenet_v2's signal dies out: its logits' int8 scale (~8e-9) is below the 2**-26 that TFLite
+    Micro's int8 SOFTMAX accepts, and PreprocessSoftmaxScaling aborts the process while allocating.
+    """
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        layer.momentum = 0.0
+    model(images, training=True)
 
 
 def _zoo_names():
@@ -234,8 +250,6 @@ def _zoo_names():
 @pytest.mark.parametrize("name", _zoo_names())
 def test_arena_covers_tflite_micro_and_stays_within_ten_percent(name, tmp_path_factory):
     pytest.importorskip("tflite_micro")
-    if name == "mobilenet_v2":
-        pytest.xfail("the tflite-micro Python interpreter aborts while allocating mobilenet_v2 (no message)")
     path = _zoo_model_path(name, tmp_path_factory)
     estimate = arena.estimate_arena(tflite.read_model(path))
     measured = measure.measure_arena(path)

@@ -69,12 +69,12 @@ def test_quantized_model_agrees_with_float_and_runs_in_tflite_micro(trained_lene
         litert_output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
         micro.set_input(quantized, 0)
         micro.invoke()
-        micro_output = micro.get_output(0).reshape(-1).astype(int)
-        # XNNPACK requantizes in float32, TFLite Micro in fixed point: a few LSB apart at most.
-        assert np.abs(micro_output - litert_output.reshape(-1).astype(int)).max() <= 3
+        micro_output = micro.get_output(0).reshape(-1)
+        # XNNPACK requantizes in float32 and TFLite Micro in fixed point, so scores may differ by a few LSB
+        # (exactness is tests/reference's job); the predictions must agree.
         agree += int(np.argmax(litert_output) == expected)
-        micro_agree += int(np.argmax(micro_output) == expected)
-    assert agree >= 48 and micro_agree >= 48
+        micro_agree += int(np.argmax(micro_output) == np.argmax(litert_output))
+    assert agree >= 48 and micro_agree >= 49
 
 
 @pytest.mark.parametrize("io_type, mode, input_dtype", [("uint8", "int8", np.uint8),
@@ -159,3 +159,23 @@ def test_metadata_survives_a_json_round_trip(trained_lenet):
     raw = tflite.read_model(str(trained_lenet["tflite"])).metadata["edgecnn"]
     values = json.loads(bytes(raw))
     assert values["format"] == 1 and values["preprocessing"]["channels"] == 1
+
+
+def test_dead_logits_warn_at_quantize_and_fail_clearly_in_the_interpreter(tmp_path):
+    """An untrained model's tiny logit range makes TFLite's reference kernels and TFLite Micro abort at load."""
+    import keras
+
+    from edgecnn.errors import UnsupportedModelError
+    from edgecnn.reference import Interpreter
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, kernel_initializer=keras.initializers.Constant(1e-10)),
+                              keras.layers.Softmax()])
+    model.save(tmp_path / "dead.keras")
+    out = tmp_path / "dead.tflite"
+    result = CliRunner().invoke(main, ["quantize", str(tmp_path / "dead.keras"), "--calibration", "mnist-sample",
+                                       "--samples", "10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: op 2 (SOFTMAX): its input scale" in result.output and "2^-26" in result.output
+    with pytest.raises(UnsupportedModelError, match=r"op 2 \(SOFTMAX\).*abort at load"):
+        Interpreter(str(out))

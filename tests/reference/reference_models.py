@@ -26,9 +26,7 @@ def every_op_model(input_shape=(20, 20, 3), num_classes=10):
     layers = keras.layers
     inputs = keras.Input(input_shape)
     stem = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
-    depthwise = layers.DepthwiseConv2D(
-        3, depth_multiplier=2, dilation_rate=2, padding="same", activation="relu6"
-    )(stem)
+    depthwise = layers.DepthwiseConv2D(3, depth_multiplier=2, dilation_rate=2, padding="same", activation="relu6")(stem)
     padded = layers.ZeroPadding2D(((1, 1), (2, 0)))(depthwise)
     capped = layers.ReLU(max_value=6.0)(padded)
     leaky = layers.LeakyReLU(negative_slope=0.2)(layers.Conv2D(16, 3, padding="valid")(capped))
@@ -65,6 +63,78 @@ def upsampling_model(input_shape=(8, 8, 3)):
     inputs = keras.Input(input_shape)
     outputs = keras.layers.Conv2D(4, 3)(keras.layers.UpSampling2D()(inputs))
     return keras.Model(inputs, outputs)
+
+
+# Zoo models at small input shapes (conversion and BUILTIN_REF stay fast); every zoo model is listed.
+ZOO_SHAPES = {
+    "lenet5": (28, 28, 1),
+    "simple_cnn": (28, 28, 1),
+    "tiny_vgg": (32, 32, 3),
+    "resnet8": (24, 24, 3),
+    "resnet18": (32, 32, 3),
+    "alexnet": (32, 32, 3),
+    "vgg11": (32, 32, 3),
+    "vgg16": (32, 32, 3),
+    "resnet20": (32, 32, 3),
+    "mobilenet_v2": (32, 32, 3),
+}
+
+
+def zoo_model_bytes(model_cache, name):
+    """The zoo model `name`, int8-quantized on real images, converted once per session (cached by name)."""
+    key = f"zoo:{name}"
+    if key not in model_cache:
+        import edgecnn.zoo
+
+        model = edgecnn.zoo.create_model(name, input_shape=ZOO_SHAPES[name], num_classes=10)
+        shape = tuple(model.inputs[0].shape[1:])
+        images = real_images_for(shape, count=32, seed=1)
+        set_batch_norm_statistics(model, images)
+        model_cache[key] = convert(model, images)
+    return model_cache[key]
+
+
+def set_batch_norm_statistics(keras_model, images):
+    """Give every BatchNormalization the mean and variance of its input on `images`, as training would.
+
+    Untrained, Keras' initial statistics (mean 0, variance 1) let the signal shrink block after block: in
+    mobilenet_v2 the logits' int8 scale falls to ~8e-9, below the 2**-26 that the int8 SOFTMAX of BUILTIN_REF
+    and TFLite Micro accept (PreprocessSoftmaxScaling -> QuantizeMultiplierGreaterThanOne aborts the process),
+    and every output is the same. With data statistics the activations keep their range, as in a trained model.
+    """
+    import keras
+
+    layers = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0  # the moving statistics become this batch's statistics
+    keras_model(np.asarray(images, np.float32), training=True)
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+    return keras_model
+
+
+def real_images_for(shape, count=100, seed=0):
+    """Real images as float32 model inputs in [0, 1]: MNIST digits for one channel, the shapes set for RGB."""
+    from edgecnn.data import load_dataset
+    from edgecnn.data.preprocessing import Preprocessing
+
+    height, width, channels = shape
+    dataset = load_dataset("mnist-sample" if channels == 1 else "shapes", split="test").take(count, seed=seed)
+    return Preprocessing.for_input_shape(shape).apply(list(dataset.images)).astype(np.float32)
+
+
+def random_int8_inputs(info, count=100, seed=0):
+    """Uniform over the whole integer range of the model's input type."""
+    low, high = np.iinfo(info.dtype).min, np.iinfo(info.dtype).max
+    shape = (count, *info.shape[1:])
+    return np.random.default_rng(seed).integers(low, high + 1, size=shape).astype(info.dtype)
+
+
+def real_int8_inputs(info, count=100, seed=0):
+    """Real images quantized with the model's input scale and zero point."""
+    images = real_images_for(tuple(info.shape[1:]), count=count, seed=seed)
+    return quantize_inputs(images, info.scale, info.zero_point, info.dtype)
 
 
 def quantize_inputs(float_inputs, scale, zero_point, dtype=np.int8):
@@ -134,3 +204,16 @@ def mismatches(interpreter, run, reference_tensors):
             if differing:
                 found.append((operator.index, operator.name, index, differing))
     return found
+
+
+def with_softmax_input_scale(model_bytes, scale):
+    """`model_bytes` with the int8 scale of the SOFTMAX input (the logits) replaced by `scale`."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from edgecnn import tflite
+
+    model = tflite.read_model(model_bytes)
+    softmax = next(operator for operator in model.subgraphs[0].operators if operator.name == "SOFTMAX")
+    model_object = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    model_object.subgraphs[0].tensors[softmax.inputs[0]].quantization.scale = [float(scale)]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_object))
