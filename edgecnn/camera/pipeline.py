@@ -178,17 +178,18 @@ def bgr_to_rgb(image):
     return image[:, :, ::-1] if image.ndim == 3 else image
 
 
-def bgr_to_rgb_copies(images):
-    """RGB copies of BGR frames; OpenCV's swap is several times faster than copying a reversed view."""
+def bgr_to_rgb_batch(images):
+    """BGR frames -> RGB: one (N, H, W, 3) array when they share a size, else a list.
+
+    One OpenCV channel swap for the whole batch: several times faster than copying reversed views, and one
+    GIL release instead of one per frame.
+    """
     cv2 = sys.modules.get("cv2")
-    if cv2 is None:
+    shape = images[0].shape if images else None
+    if cv2 is None or len(shape) != 3 or shape[2] != 3 or any(image.shape != shape for image in images):
         return [bgr_to_rgb(image) for image in images]
-    return [
-        cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        if image.ndim == 3 and image.shape[2] == 3 and image.flags.c_contiguous
-        else bgr_to_rgb(image)
-        for image in images
-    ]
+    stacked = np.stack(images)
+    return cv2.cvtColor(stacked.reshape(-1, shape[1], 3), cv2.COLOR_BGR2RGB).reshape(stacked.shape)
 
 
 def run_classification(
@@ -222,7 +223,7 @@ def run_classification(
         return classifier.prepare(bgr_to_rgb(image))
 
     def prepare_batch(images):
-        return classifier.prepare_batch(bgr_to_rgb_copies(images))
+        return classifier.prepare_batch(bgr_to_rgb_batch(images))
 
     reader = readers.make_reader(source, prepare, reconnect_timeout, batch_transform=prepare_batch)
     writer = RecordWriter(classifier.labels, classifier.score_table)

@@ -121,7 +121,9 @@ class Classifier:
         return self.prepare_batch([image])
 
     def prepare_batch(self, images):
-        """uint8 RGB (or gray) images -> (N, H, W, C) model inputs; `[i:i + 1]` is what `prepare` gives.
+        """uint8 RGB (or gray) images, or one (N, H, W, 3) array -> (N, H, W, C) model inputs.
+
+        `[i:i + 1]` of the result is what `prepare(images[i])` gives.
 
         One call per batch keeps the per-frame Python work (which holds the GIL) small in a capture thread.
         """
@@ -238,14 +240,17 @@ def model_size_pixels(images, preprocessing):
     whole-batch NumPy calls; the result is exactly `preprocessing.prepare_pixels(images)`: at the model's
     size that is a reshape, plus `rgb_to_gray` (a per-pixel function) for a grayscale model.
     """
-    if not images or not all(isinstance(image, np.ndarray) for image in images):
+    shape = (preprocessing.height, preprocessing.width, 3)
+    if isinstance(images, np.ndarray):
+        if images.ndim != 4 or images.shape[1:] != shape or images.dtype != np.uint8:
+            return None
+        stacked = images  # already one (N, H, W, 3) array
+    elif len(images) and all(
+        isinstance(image, np.ndarray) and image.shape == shape and image.dtype == np.uint8 for image in images
+    ):
+        stacked = np.stack(images)
+    else:
         return None
-    shape = images[0].shape
-    if shape[:2] != (preprocessing.height, preprocessing.width) or len(shape) != 3 or shape[2] != 3:
-        return None
-    if any(image.shape != shape or image.dtype != np.uint8 for image in images):
-        return None
-    stacked = np.stack(images)
     if preprocessing.channels == 1:
         return rgb_to_gray(stacked)[..., None]
     return stacked
