@@ -15,6 +15,7 @@ import numpy as np
 from edgecnn import atomic, tflite
 from edgecnn.errors import ConfigurationError, DatasetError
 from edgecnn.export import tflm
+from edgecnn.reference import arithmetic
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 COMMON = TEMPLATES / "common"
@@ -132,9 +133,8 @@ def quantize_test_image(model_path, dataset=None, index=0):
     values = preprocessing.scale_pixels(loaded.images[index : index + 1])[0]
     scale = float(input_tensor.quantization.scales[0])
     zero_point = int(input_tensor.quantization.zero_points[0])
-    low, high = (-128, 127) if input_tensor.type_name == "INT8" else (0, 255)
-    quantized = np.clip(np.round(values / scale) + zero_point, low, high)
     dtype = np.int8 if input_tensor.type_name == "INT8" else np.uint8
+    quantized = arithmetic.quantize_float(values, scale, zero_point, dtype)
     label_index = int(loaded.labels[index])
     class_names = list(loaded.class_names)
     label = class_names[label_index] if label_index < len(class_names) else str(label_index)

@@ -31,6 +31,21 @@ def round_half_away_from_zero(value):
     return int(math.copysign(magnitude, value)) if magnitude else 0
 
 
+def quantize_float(values, scale, zero_point, dtype=np.int8):
+    """TFLite's QUANTIZE of float values: zero_point + round half away from zero of float32(x) / float32(scale).
+
+    The division is in float32 as in TFLite; rounding is done in float64, where adding 0.5 is exact (in float32,
+    0.49999997 + 0.5 rounds up to 1). The one implementation used by the runtime, the interpreter and exports.
+    """
+    limits = np.iinfo(dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ratio = (np.asarray(values, np.float32) / np.float32(scale)).astype(np.float64)
+        rounded = np.copysign(np.floor(np.abs(ratio) + 0.5), ratio)
+        clipped = np.clip(rounded, limits.min - int(zero_point), limits.max - int(zero_point))
+        result = np.nan_to_num(clipped, nan=limits.min - int(zero_point)).astype(np.int64) + int(zero_point)
+    return np.clip(result, limits.min, limits.max).astype(dtype)
+
+
 def quantize_multiplier(real_multiplier):
     """TFLite QuantizeMultiplier: a real multiplier as (Q0.31 int32 multiplier, shift); shift > 0 is left."""
     real_multiplier = float(real_multiplier)

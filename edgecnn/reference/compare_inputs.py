@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from edgecnn.errors import ConfigurationError, UnsupportedModelError
+from edgecnn.reference import arithmetic
 
 
 @dataclasses.dataclass
@@ -39,13 +40,6 @@ def check_int8_inputs(interpreter, where):
                 raise UnsupportedModelError(
                     f"{where}: {kind} tensor {info.index} ({info.name}) has no quantization"
                 )
-
-
-def quantize(values, scale, zero_point):
-    """TFLite QUANTIZE: zero_point + round half away of float32(x) / float32(scale), clamped to int8."""
-    ratio = (np.asarray(values, np.float32) / np.float32(scale)).astype(np.float64)
-    rounded = np.sign(ratio) * np.floor(np.abs(ratio) + 0.5)
-    return np.clip(rounded + zero_point, -128, 127).astype(np.int8)
 
 
 def dequantize(values, scale, zero_point):
@@ -104,7 +98,7 @@ def dataset_inputs(interpreter, model_source, spec, count, seed):
         )
     where = "the model's metadata" if metadata is not None else "defaults for its input shape"
     return VerifyInputs(
-        [quantize(floats, info.scale, info.zero_point)],
+        [arithmetic.quantize_float(floats, info.scale, info.zero_point)],
         [floats],
         f"{len(dataset)} images of {spec} (preprocessing from {where})",
     )

@@ -294,12 +294,7 @@ def quantize(call):
     values = call.arrays[0]
     info = np.iinfo(call.outputs[0].dtype)
     if np.issubdtype(values.dtype, np.floating):
-        with np.errstate(over="ignore", invalid="ignore"):
-            ratio = values.astype(np.float32) / np.float32(output_scale)
-        truncated = np.trunc(ratio)
-        rounded = truncated + np.sign(ratio) * (np.abs(ratio - truncated) >= np.float32(0.5))
-        result = np.clip(rounded, info.min - output_zero_point, info.max - output_zero_point)
-        result = result.astype(np.int64) + output_zero_point
+        return [arithmetic.quantize_float(values, output_scale, output_zero_point, call.outputs[0].dtype)]
     else:
         input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
         multiplier, shift = arithmetic.quantize_multiplier(input_scale / output_scale)

@@ -14,6 +14,7 @@ import numpy as np
 
 from edgecnn.data.preprocessing import Preprocessing, rgb_to_gray
 from edgecnn.errors import ConfigurationError, ModelFileError, RuntimeBackendError, UnsupportedModelError
+from edgecnn.reference import arithmetic
 from edgecnn.runtime import backends, delegate
 
 log = logging.getLogger("edgecnn.runtime")
@@ -198,10 +199,7 @@ def quantize(values, tensor):
         raise UnsupportedModelError(f"input {tensor.name} has type {tensor.dtype}, which edgecnn cannot feed")
     if tensor.scale == 0:
         raise UnsupportedModelError(f"input {tensor.name} is {tensor.dtype} without a quantization scale")
-    scaled = values.astype(np.float32) / np.float32(tensor.scale)
-    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
-    limits = np.iinfo(tensor.dtype)
-    return np.clip(rounded + tensor.zero_point, limits.min, limits.max).astype(tensor.dtype)
+    return arithmetic.quantize_float(values, tensor.scale, tensor.zero_point, tensor.dtype)
 
 
 def dequantize(raw, tensor):

@@ -244,3 +244,12 @@ def test_reciprocal_logistic_and_tanh_are_accurate():
     np.testing.assert_allclose(logistic, 1 / (1 + np.exp(-reals)), rtol=0, atol=1.5e-7)
     tanh = arithmetic.fixed_point_tanh(inputs, 4) / 2**31
     np.testing.assert_allclose(tanh, np.tanh(reals), rtol=0, atol=1.5e-7)
+
+
+def test_quantize_float_rounds_half_away_exactly_and_saturates():
+    values = np.array([0.49999997, 0.5, -0.5, 2.5, -2.5, 1e10, -1e10, np.inf], np.float32)
+    # float32 0.49999997 + 0.5 rounds to 1.0 in float32 arithmetic; TFLite's roundf gives 0.
+    assert arithmetic.quantize_float(values, 1.0, 0).tolist() == [0, 1, -1, 3, -3, 127, -128, 127]
+    assert arithmetic.quantize_float(np.array([0.0, 1.0]), 1 / 255, -128).tolist() == [-128, 127]
+    unsigned = arithmetic.quantize_float(np.array([0.0, 0.5, 1.0]), 1 / 256, 0, np.uint8)
+    assert unsigned.dtype == np.uint8 and unsigned.tolist() == [0, 128, 255]
