@@ -7,6 +7,7 @@
 import inspect
 import pathlib
 
+from edgecnn import atomic
 from edgecnn.errors import ConfigurationError, ModelFileError
 
 
@@ -65,6 +66,7 @@ def export_model(model_path, target, out_dir, **options):
         raise ConfigurationError(f"unknown export target {target!r}; available: {', '.join(sorted(TARGETS))}")
     if not pathlib.Path(model_path).is_file():
         raise ModelFileError(f"model file not found: {model_path}")
+    atomic.check_parent_directory(out_dir)
     function = TARGETS[target]
     accepted = inspect.signature(function).parameters
     given = {key: value for key, value in options.items() if value is not None}

@@ -65,8 +65,8 @@ def c_identifier(name):
 def generate_tflm_sources(model_path, name=None, labels=None, legacy_names=False):
     """Build model_data.cc/.h, op_resolver.h, labels.h and model_settings.h for `model_path`."""
     model_path = pathlib.Path(model_path)
+    model = tflite.read_model(model_path)  # by path, so errors name the file
     data = model_path.read_bytes()
-    model = tflite.read_model(data)
     graph = model.main
     ops = tflite.op_names(model)
     unsupported = [op for op in ops if op not in RESOLVER_METHODS]

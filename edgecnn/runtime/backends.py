@@ -10,6 +10,7 @@ import importlib
 
 import numpy as np
 
+from edgecnn import extras
 from edgecnn.errors import ModelFileError, RuntimeBackendError
 
 TensorInfo = collections.namedtuple("TensorInfo", "index name shape dtype scale zero_point")
@@ -68,12 +69,14 @@ class InterpreterBackend(Backend):
         super().__init__(model_path, threads, delegates)
         module = self.interpreter_module()
         try:
-            self.interpreter = module.Interpreter(
-                model_path=self.model_path,
-                num_threads=threads,
-                experimental_delegates=list(delegates) or None,
-            )
-            self.interpreter.allocate_tensors()
+            # The runtime announces its XNNPACK delegate on stderr; failures still arrive as exceptions.
+            with extras.quiet_native_output():
+                self.interpreter = module.Interpreter(
+                    model_path=self.model_path,
+                    num_threads=threads,
+                    experimental_delegates=list(delegates) or None,
+                )
+                self.interpreter.allocate_tensors()
         except ValueError as error:
             raise ModelFileError(
                 f"{self.model_path}: {self.name} cannot load this model ({error})"
