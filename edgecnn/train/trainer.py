@@ -78,7 +78,7 @@ def train_model(model_name, dataset_spec, out_dir, epochs=5, batch_size=64, inpu
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     batches = training_batches(train_inputs[training], train_set.labels[training], batch_size, seed, augment)
     fit = model.fit(
-        batches, epochs=epochs, verbose=verbose,
+        batches, epochs=epochs, verbose=verbose, shuffle=False,  # the batches are shuffled already
         validation_data=(train_inputs[validation], train_set.labels[validation]),
     )
     test_accuracy = float(np.mean(
