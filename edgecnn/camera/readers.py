@@ -194,6 +194,7 @@ class SequentialReader(Reader):
 
     END = object()
     CHUNK_BYTES = 16 * 1024 * 1024
+    HANDOVER_SECONDS = 0.002
 
     def __init__(self, source, transform=None, queue_chunks=4, chunk_size=16, batch_transform=None):
         super().__init__(source, transform, batch_transform)
@@ -202,11 +203,13 @@ class SequentialReader(Reader):
         self.pending = []
 
     def _run(self):
+        clock = time.perf_counter
         self.source.open()
         chunk_size = None  # set from the first frame's size
         ended = False
         while not ended and not self.stop_event.is_set():
             images, captured_at, paths = [], [], []
+            started = clock()
             while chunk_size is None or len(images) < chunk_size:
                 try:
                     image = self.source.read()
@@ -222,8 +225,11 @@ class SequentialReader(Reader):
                 paths.append(getattr(self.source, "current_path", None))
                 if chunk_size is None:
                     chunk_size = max(1, min(self.chunk_size, self.CHUNK_BYTES // max(1, image.nbytes)))
-                # Hand frames over at once when the consumer is idle, in chunks when it is busy.
-                if self.queue.empty():
+                # Hand frames over early when the consumer is idle, but only once the chunk has taken
+                # HANDOVER_SECONDS to read: a slow source (big images) still hands over frame by frame,
+                # while fast decoding is never split into 1-frame chunks, whose fixed costs (batch
+                # preprocessing, queueing, reporting) would keep the consumer idle.
+                if clock() - started >= self.HANDOVER_SECONDS and self.queue.empty():
                     break
             if images:
                 self._put(self._make_frames(images, captured_at, paths))

@@ -46,7 +46,8 @@ class RecordWriter:
                 for indices, row in zip(order.tolist(), top_scores)
             ]
         else:
-            keys = (order * 256 + np.take_along_axis(raw.view(np.uint8), order, axis=1)).tolist()
+            rows = np.arange(len(order))[:, None]  # plain indexing: a fraction of take_along_axis's overhead
+            keys = (order * 256 + raw.view(np.uint8)[rows, order]).tolist()
             texts = self.entry_texts
             for key in {key for row in keys for key in row}.difference(texts):
                 texts[key] = self.entry_starts[key // 256] + self.score_texts[key % 256]
