@@ -26,21 +26,12 @@ MODELS = {"lenet5": (28, 28, 1), "tiny_vgg": (64, 64, 3), "resnet8": (32, 32, 3)
 
 
 def convert(keras_model, input_shape, int8):
-    import tensorflow
+    from edgecnn.quantize.converter import quantize_keras_model
 
-    @tensorflow.function(input_signature=[tensorflow.TensorSpec([1, *input_shape], tensorflow.float32)])
-    def serve(images):
-        return keras_model(images, training=False)
-
-    converter = tensorflow.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
-    if int8:
-        calibration = np.random.default_rng(0).random((64, *input_shape), dtype=np.float32)
-        converter.optimizations = [tensorflow.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([sample[None]] for sample in calibration)
-        converter.target_spec.supported_ops = [tensorflow.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tensorflow.int8
-        converter.inference_output_type = tensorflow.int8
-    return converter.convert()
+    if not int8:
+        return quantize_keras_model(keras_model, mode="float32", io_type="float32")
+    calibration = np.random.default_rng(0).random((64, *input_shape), dtype=np.float32)
+    return quantize_keras_model(keras_model, calibration)
 
 
 def build_models(folder):

@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-from edgecnn import extras
 from edgecnn.errors import ModelFileError
 from edgecnn.runtime.model import Classifier
 
@@ -84,20 +83,11 @@ def evaluate(classifier, dataset, limit=None):
 
 
 def keras_to_float_tflite(path):
-    """Convert a .keras model to float32 TFLite bytes with batch 1 (TensorFlow needed)."""
-    tensorflow = extras.tensorflow("benchmarking a .keras model")
-    try:
-        keras_model = tensorflow.keras.models.load_model(path, compile=False)
-    except (OSError, ValueError) as error:
-        raise ModelFileError(f"cannot load Keras model {path}: {error}") from error
-    input_shape = tuple(int(value) for value in keras_model.inputs[0].shape[1:])
+    """Convert a .keras model to float32 TFLite bytes with batch 1, as `edgecnn quantize` would (TensorFlow needed)."""
+    from edgecnn.quantize.converter import quantize_keras_model
+    from edgecnn.train.artifacts import load_keras_model
 
-    @tensorflow.function(input_signature=[tensorflow.TensorSpec([1, *input_shape], tensorflow.float32)])
-    def serve(images):
-        return keras_model(images, training=False)
-
-    converter = tensorflow.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
-    return converter.convert()
+    return quantize_keras_model(load_keras_model(path), mode="float32", io_type="float32")
 
 
 def bench_model(

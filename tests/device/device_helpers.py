@@ -37,29 +37,10 @@ def json_lines(text):
 
 
 def convert_int8(keras_model, calibration, metadata):
-    """The lead's quantizer when it works; else the documented TFLiteConverter recipe."""
+    """Full-int8 conversion with edgecnn's own quantizer, metadata embedded."""
     from edgecnn.quantize import converter
-    from edgecnn.quantize.metadata import embed_metadata
 
-    try:
-        return converter.quantize_keras_model(
-            keras_model, calibration, mode="int8", io_type="int8", metadata=metadata
-        )
-    except Exception:  # noqa: BLE001 - fall back while the converter settles
-        tensorflow = converter.extras.tensorflow()
-        shape = calibration.shape[1:]
-
-        @tensorflow.function(input_signature=[tensorflow.TensorSpec([1, *shape], tensorflow.float32)])
-        def serve(images):
-            return keras_model(images, training=False)
-
-        tflite = tensorflow.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
-        tflite.optimizations = [tensorflow.lite.Optimize.DEFAULT]
-        tflite.representative_dataset = lambda: ([sample[None]] for sample in calibration)
-        tflite.target_spec.supported_ops = [tensorflow.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        tflite.inference_input_type = tensorflow.int8
-        tflite.inference_output_type = tensorflow.int8
-        return embed_metadata(tflite.convert(), metadata)
+    return converter.quantize_keras_model(keras_model, calibration, mode="int8", io_type="int8", metadata=metadata)
 
 
 def free_port():

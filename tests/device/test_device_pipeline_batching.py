@@ -17,21 +17,18 @@ from edgecnn.runtime import Classifier, model
 @pytest.fixture(scope="module")
 def rgb_models(tmp_path_factory):
     """A small RGB CNN (random weights) as full-int8 with one and with per-channel scaling, and as float32."""
-    tensorflow = pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow")
     import keras
 
     from edgecnn.data.preprocessing import Preprocessing
-    from edgecnn.quantize.metadata import ModelMetadata, embed_metadata
+    from edgecnn.quantize.converter import quantize_keras_model
+    from edgecnn.quantize.metadata import ModelMetadata
 
     keras.utils.set_random_seed(1)
     inputs = keras.Input((12, 16, 3))
     features = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
     outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(features))
     keras_model = keras.Model(inputs, outputs)
-
-    @tensorflow.function(input_signature=[tensorflow.TensorSpec([1, 12, 16, 3], tensorflow.float32)])
-    def serve(images):
-        return keras_model(images, training=False)
 
     calibration = np.random.default_rng(0).random((16, 12, 16, 3), dtype=np.float32)
     folder = tmp_path_factory.mktemp("rgb_models")
@@ -41,16 +38,13 @@ def rgb_models(tmp_path_factory):
         ("int8_per_channel", True, Preprocessing(12, 16, 3, mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.25))),
         ("float32", False, Preprocessing(12, 16, 3)),
     ]:
-        converter = tensorflow.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
-        if int8:
-            converter.optimizations = [tensorflow.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: ([sample[None]] for sample in calibration)
-            converter.target_spec.supported_ops = [tensorflow.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tensorflow.int8
-            converter.inference_output_type = tensorflow.int8
         metadata = ModelMetadata(labels=['say "a"', "b\\c", "ü"], preprocessing=preprocessing, model_name=None)
+        if int8:
+            tflite_bytes = quantize_keras_model(keras_model, calibration, metadata=metadata)
+        else:
+            tflite_bytes = quantize_keras_model(keras_model, mode="float32", io_type="float32", metadata=metadata)
         paths[name] = folder / f"{name}.tflite"
-        paths[name].write_bytes(embed_metadata(converter.convert(), metadata))
+        paths[name].write_bytes(tflite_bytes)
     return paths
 
 

@@ -29,22 +29,11 @@ def require_tool(name):
 
 
 def convert_int8(keras_model, input_shape, seed=0):
-    """Full-int8 conversion with batch 1 (a fixed-batch wrapper avoids captured-variable ops)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
+    """Full-int8 conversion with batch 1, through edgecnn's own quantizer."""
+    from edgecnn.quantize.converter import quantize_keras_model
 
-    inputs = keras.Input(input_shape, batch_size=1)
-    wrapper = keras.Model(inputs, keras_model(inputs))
-    converter = tf.lite.TFLiteConverter.from_keras_model(wrapper)
     rng = np.random.default_rng(seed)
-    samples = [rng.random((1, *input_shape), dtype=np.float32) for _ in range(8)]
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([sample] for sample in samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
+    return quantize_keras_model(keras_model, rng.random((8, *input_shape), dtype=np.float32))
 
 
 def build_small_model():
