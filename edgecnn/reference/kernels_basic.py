@@ -5,6 +5,7 @@ values, or 256 x 256 pairs for ADD/SUB/MUL), then look the batch up in that tabl
 """
 
 import functools
+import typing
 
 import numpy as np
 
@@ -148,28 +149,37 @@ def _binary(call, function, parameters):
     return [np.ascontiguousarray(result, dtype=np.int8)]
 
 
+class AddParameters(typing.NamedTuple):
+    """ADD/SUB's requantization: each input rescaled (after a left shift of 20) to a shared scale, then the sum."""
+
+    first_zero_point: int
+    first_multiplier: int
+    first_shift: int
+    second_zero_point: int
+    second_multiplier: int
+    second_shift: int
+    output_multiplier: int
+    output_shift: int
+    output_zero_point: int
+
+
+ADD_LEFT_SHIFT = 20
+
+
 def _add_or_subtract_values(first, second, sign, parameters, activation_range):
-    (
-        first_zero_point,
-        first_multiplier,
-        first_shift,
-        second_zero_point,
-        second_multiplier,
-        second_shift,
-        output_multiplier,
-        output_shift,
-        output_zero_point,
-    ) = parameters
-    left_shift = 20
-    first = (np.asarray(first, dtype=np.int64) - first_zero_point) << left_shift
-    second = (np.asarray(second, dtype=np.int64) - second_zero_point) << left_shift
-    scaled_first = arithmetic.multiply_by_quantized_multiplier(first, first_multiplier, first_shift)
-    scaled_second = arithmetic.multiply_by_quantized_multiplier(second, second_multiplier, second_shift)
+    first = (np.asarray(first, dtype=np.int64) - parameters.first_zero_point) << ADD_LEFT_SHIFT
+    second = (np.asarray(second, dtype=np.int64) - parameters.second_zero_point) << ADD_LEFT_SHIFT
+    scaled_first = arithmetic.multiply_by_quantized_multiplier(
+        first, parameters.first_multiplier, parameters.first_shift
+    )
+    scaled_second = arithmetic.multiply_by_quantized_multiplier(
+        second, parameters.second_multiplier, parameters.second_shift
+    )
     result = (
         arithmetic.multiply_by_quantized_multiplier(
-            scaled_first + sign * scaled_second, output_multiplier, output_shift
+            scaled_first + sign * scaled_second, parameters.output_multiplier, parameters.output_shift
         )
-        + output_zero_point
+        + parameters.output_zero_point
     )
     return to_int8(np.clip(result, *activation_range))
 
@@ -178,23 +188,16 @@ def _add_or_subtract(call, sign):
     first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
     second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
     output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
-    left_shift = 20
     twice_max = 2.0 * max(first_scale, second_scale)
     first_multiplier, first_shift = arithmetic.quantize_multiplier(first_scale / twice_max)
     second_multiplier, second_shift = arithmetic.quantize_multiplier(second_scale / twice_max)
     output_multiplier, output_shift = arithmetic.quantize_multiplier(
-        twice_max / ((1 << left_shift) * output_scale)
+        twice_max / ((1 << ADD_LEFT_SHIFT) * output_scale)
     )
-    parameters = (
-        first_zero_point,
-        first_multiplier,
-        first_shift,
-        second_zero_point,
-        second_multiplier,
-        second_shift,
-        output_multiplier,
-        output_shift,
-        output_zero_point,
+    parameters = AddParameters(
+        first_zero_point, first_multiplier, first_shift,
+        second_zero_point, second_multiplier, second_shift,
+        output_multiplier, output_shift, output_zero_point,
     )
     return _binary(call, _add_or_subtract_values, (sign, parameters, tuple(output_range(call))))
 
