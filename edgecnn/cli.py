@@ -55,6 +55,26 @@ class LazyGroup(click.Group):
         except EdgecnnError as error:
             click.echo(f"error: {error}", err=True)
             context.exit(error.exit_code)
+        except BrokenPipeError:
+            # `edgecnn ... | head`: the reader left. Stop as a tool killed by SIGPIPE would, without
+            # Python's "Exception ignored" noise when it flushes stdout at exit.
+            silence_stdout()
+            context.exit(SIGPIPE_EXIT_CODE)
+
+
+SIGPIPE_EXIT_CODE = 128 + 13
+
+
+def silence_stdout():
+    """Point stdout at /dev/null so nothing more is written to a closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout already closed or not a file
+        pass
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

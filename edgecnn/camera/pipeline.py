@@ -209,8 +209,8 @@ def run_classification(
     that stays down past `reconnect_timeout` raises SourceError after the summary is filled in.
 
     The main thread only invokes the model. Results are scored, formatted and written (or saved) in batches,
-    one per chunk the capture thread handed over (every frame for live sources), by a Reporter thread; with
-    a window, in the main thread, which GUI toolkits require.
+    one per chunk the capture thread handed over: for files by the capture thread between chunks, for live
+    sources (every frame) by a Reporter thread; with a window, in the main thread, which GUI toolkits require.
     """
     output = output or sys.stdout
     summary = summary if summary is not None else Summary()
@@ -225,7 +225,6 @@ def run_classification(
     def prepare_batch(images):
         return classifier.prepare_batch(bgr_to_rgb_batch(images))
 
-    reader = readers.make_reader(source, prepare, reconnect_timeout, batch_transform=prepare_batch)
     writer = RecordWriter(classifier.labels, classifier.score_table)
     k = max(1, min(top_k, len(classifier.labels)))
     state = {"saver": None}
@@ -252,7 +251,16 @@ def run_classification(
                     return False
         return True
 
-    reporter = Reporter(report) if display is None else None
+    reporter = None
+    if display is None:  # a window must be drawn from the main thread, which GUI toolkits require
+        reporter = Reporter(report, thread=source.live)
+    reader = readers.make_reader(
+        source,
+        prepare,
+        reconnect_timeout,
+        batch_transform=prepare_batch,
+        between_chunks=None if reporter is None else reporter.drain,
+    )
     results = []  # (frame, raw output, invoke seconds) not yet reported
 
     def flush():

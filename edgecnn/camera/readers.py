@@ -190,16 +190,21 @@ class SequentialReader(Reader):
 
     The capture thread decodes a chunk and preprocesses it with one `batch_transform` call, so the
     consumer only runs the model. Chunks hold at most CHUNK_BYTES of pixels, so big frames queue few.
+    `between_chunks`, when given, runs in the capture thread after each chunk is handed over and while
+    it waits for room in the queue: the classify loop reports results there.
     """
 
     END = object()
     CHUNK_BYTES = 16 * 1024 * 1024
     HANDOVER_SECONDS = 0.002
 
-    def __init__(self, source, transform=None, queue_chunks=4, chunk_size=16, batch_transform=None):
+    def __init__(
+        self, source, transform=None, queue_chunks=4, chunk_size=16, batch_transform=None, between_chunks=None
+    ):
         super().__init__(source, transform, batch_transform)
         self.queue = queue.Queue(maxsize=queue_chunks)
         self.chunk_size = chunk_size
+        self.between_chunks = between_chunks or (lambda: None)
         self.pending = []
 
     def _run(self):
@@ -238,9 +243,12 @@ class SequentialReader(Reader):
         while not self.stop_event.is_set():
             try:
                 self.queue.put(item, timeout=0.1)
-                return
             except queue.Full:
+                self.between_chunks()
                 continue
+            if item is not self.END:
+                self.between_chunks()
+            return
 
     def _finish(self):
         self._put(self.END)
@@ -262,8 +270,8 @@ class SequentialReader(Reader):
         return self.pending.pop()
 
 
-def make_reader(source, transform=None, reconnect_timeout=30.0, batch_transform=None):
+def make_reader(source, transform=None, reconnect_timeout=30.0, batch_transform=None, between_chunks=None):
     """A LatestFrameReader for live sources, a SequentialReader (chunked, batch-preprocessed) for files."""
     if source.live:
         return LatestFrameReader(source, transform, reconnect_timeout)
-    return SequentialReader(source, transform, batch_transform=batch_transform)
+    return SequentialReader(source, transform, batch_transform=batch_transform, between_chunks=between_chunks)

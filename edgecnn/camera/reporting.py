@@ -64,38 +64,67 @@ class RecordWriter:
 
 
 class Reporter:
-    """Runs `handle(batch)` on batches of results in its own thread, in order, so the main thread only invokes.
+    """Runs `handle(batch)` on batches of results, in order, outside the main thread, which only invokes.
 
-    Its Python work runs while the main thread is inside the model's invoke, which releases the GIL. The
-    queue is bounded, so a slow consumer of the output slows the loop instead of filling memory. The first
-    error (a closed pipe, a full disk) is raised in the main thread at the next `submit` or at `close`.
+    With `thread=True` (live sources) the reporter has a thread of its own, whose Python work runs while the
+    main thread is inside the model's invoke (which releases the GIL); its queue is bounded, so a slow
+    consumer of the output slows the loop instead of filling memory. With `thread=False` (files) whoever
+    calls `drain` handles the batches: the file reader's capture thread, between chunks. Two threads for
+    two jobs (decode, report) fight over the GIL and the second core with the invoking thread; one thread
+    doing both raised lenet5's end-to-end rate by a few percent. There the queue needs no bound: the capture
+    thread reports after each chunk it hands over, so results wait for at most the chunks in flight.
+
+    The first error (a closed pipe, a full disk) is raised in the main thread at the next `submit` or at
+    `close`; `close` also handles what is still queued.
     """
 
-    def __init__(self, handle, queued_batches=8):
+    def __init__(self, handle, queued_batches=8, thread=True):
         self.handle = handle
-        self.queue = queue.Queue(maxsize=queued_batches)
         self.error = None
-        self.thread = threading.Thread(target=self._run, name="classify output", daemon=True)
-        self.thread.start()
+        self.handling = threading.Lock()  # one drainer at a time keeps batches in order
+        if thread:
+            self.queue = queue.Queue(maxsize=queued_batches)
+            self.thread = threading.Thread(target=self._run, name="classify output", daemon=True)
+            self.thread.start()
+        else:
+            self.queue = queue.SimpleQueue()
+            self.thread = None
 
     def submit(self, batch):
         if self.error is not None:
             raise self.error
         self.queue.put(batch)
 
+    def _handle(self, batch):
+        if self.error is None:  # after an error, keep draining so `submit` never blocks
+            try:
+                self.handle(batch)
+            except BaseException as error:  # noqa: BLE001 - raised in the main thread
+                self.error = error
+
     def _run(self):
         while True:
             batch = self.queue.get()
             if batch is None:
                 return
-            if self.error is None:  # after an error, keep draining so `submit` never blocks
+            with self.handling:
+                self._handle(batch)
+
+    def drain(self):
+        """Handle every batch queued so far, in the calling thread (for `thread=False`)."""
+        with self.handling:
+            while True:
                 try:
-                    self.handle(batch)
-                except BaseException as error:  # noqa: BLE001 - raised in the main thread
-                    self.error = error
+                    batch = self.queue.get_nowait()
+                except queue.Empty:
+                    return
+                self._handle(batch)
 
     def close(self, raise_error=True):
-        self.queue.put(None)
-        self.thread.join()
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+        else:
+            self.drain()
         if raise_error and self.error is not None:
             raise self.error

@@ -72,7 +72,9 @@ def command(
             reconnect_timeout=reconnect_timeout,
             summary=summary,
         )
-    except SourceError:
+    except (SourceError, BrokenPipeError) as error:
+        if isinstance(error, BrokenPipeError):
+            click.echo("stopped: the reader of stdout went away", err=True)
         click.echo(summary.text(), err=True)
         raise
     click.echo(summary.text(), err=True)

@@ -92,7 +92,7 @@ def command(
     Exits 0 when the interpreter is bit-exact with TFLite's reference kernels (and TFLite Micro), 1 when not.
     """
     from edgecnn import atomic
-    from edgecnn.reference import compare, compare_inputs
+    from edgecnn.reference import compare, compare_inputs, compare_text
 
     against_names = _parse_against(against)
     count = _parse_count(count, "--count")
@@ -120,7 +120,7 @@ def command(
         isolate=isolate,
         keras_path=keras_path,
     )
-    click.echo(compare.format_report(report, show_lifetimes=lifetimes))
+    click.echo(compare_text.format_report(report, show_lifetimes=lifetimes))
     if json_path is not None:
         atomic.write_text(
             json_path, json.dumps(_json_safe(report.to_dict()), indent=1, allow_nan=False) + "\n"

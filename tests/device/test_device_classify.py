@@ -182,3 +182,26 @@ def test_stream_never_up_exits_non_zero(lenet5_int8, mjpeg_server):
     assert result.returncode == 2
     assert "error: no frame from stream" in result.stderr
     assert json_lines(result.stdout) == []
+
+
+def test_closed_stdout_stops_classify_quietly_with_the_summary(lenet5_int8, digits, tmp_path):
+    """`edgecnn classify ... --headless | head -1`: exit 141 as after SIGPIPE, the summary on stderr, no traceback."""
+    cv2 = pytest.importorskip("cv2")
+    video = tmp_path / "long.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (28, 28))
+    for image in digits.images[:2000]:  # far more JSON lines than a pipe buffer holds
+        writer.write(cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR))
+    writer.release()
+    process = subprocess.Popen(
+        [*edgecnn_command(), "classify", str(lenet5_int8), "--source", str(video), "--headless"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141, stderr
+    assert first.startswith('{"frame": 0,')
+    assert "stopped: the reader of stdout went away" in stderr and "frames:" in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr

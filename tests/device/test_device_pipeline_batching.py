@@ -3,6 +3,7 @@
 import io
 import json
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -163,3 +164,21 @@ class FailingOutput(io.StringIO):
 def test_an_output_error_in_the_reporter_thread_reaches_the_caller(lenet5_int8, digits_video):
     with pytest.raises(OSError, match="no space left"):
         run_classification(Classifier(lenet5_int8), open_source(str(digits_video)), output=FailingOutput())
+
+
+class ThreadRecordingOutput(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.writers = set()
+
+    def write(self, text):
+        self.writers.add(threading.current_thread().name)
+        return super().write(text)
+
+
+def test_video_results_are_written_by_the_capture_thread_or_at_the_end(lenet5_int8, digits_video):
+    """For files no third thread competes with inference: the capture thread reports between chunks."""
+    output = ThreadRecordingOutput()
+    summary = run_classification(Classifier(lenet5_int8), open_source(str(digits_video)), output=output)
+    assert len(output.getvalue().splitlines()) == summary.frames > 0
+    assert output.writers and output.writers <= {"MainThread", f"capture {digits_video}"}
