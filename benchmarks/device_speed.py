@@ -17,6 +17,8 @@ Models are zoo models with random weights (speed does not depend on training), c
 import argparse
 import os
 import pathlib
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -104,9 +106,6 @@ def model_only_seconds_beside_a_decoder(classifier, video, count):
     No GIL is shared with that process, so what slows the model here is the machine itself (caches, memory
     bandwidth, a shared physical core): the most a pipeline that decodes while it infers could reach.
     """
-    import subprocess
-    import sys
-
     decoder = subprocess.Popen([sys.executable, "-c", DECODE_LOOP, str(video)], stdout=subprocess.PIPE, text=True)
     try:
         decoder.stdout.readline()

@@ -5,6 +5,7 @@ this module means `edgecnn --help` and `import edgecnn.cli` never import TensorF
 """
 
 import importlib
+import os
 import sys
 
 import click
@@ -67,8 +68,6 @@ SIGPIPE_EXIT_CODE = 128 + 13
 
 def silence_stdout():
     """Point stdout at /dev/null so nothing more is written to a closed pipe."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -2,7 +2,6 @@
 
 import os
 import pathlib
-import shutil
 
 import pytest
 
@@ -10,17 +9,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 SHARED = REPOSITORY.parent / "shared"
-
-
-def require_tool(name):
-    """The path of an external tool; skipped locally when missing, a failure in CI (where .ci/run installs it)."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}, but CI must have it (.ci/run installs it)")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")

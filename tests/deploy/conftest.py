@@ -3,7 +3,8 @@
 import os
 
 import pytest
-from deploy_sshd import SshServer, make_key, require_tool
+from deploy_sshd import SshServer, make_key
+from external_tools import require_tool
 
 from edgecnn import deploy
 

@@ -1,23 +1,12 @@
 """A real OpenSSH server on 127.0.0.1 for the deploy tests: throw-away host key, user key and directory."""
 
 import getpass
-import importlib.util
 import os
 import pathlib
 import signal
 import socket
 import subprocess
 import time
-
-_ROOT_CONFTEST = pathlib.Path(__file__).resolve().parents[1] / "conftest.py"
-
-
-def require_tool(name):
-    """tests/conftest.py's require_tool (skip locally when missing, fail in CI), loaded under its own name."""
-    spec = importlib.util.spec_from_file_location("edgecnn_tests_root_conftest", _ROOT_CONFTEST)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.require_tool(name)
 
 
 def make_key(path, comment="edgecnn-test"):

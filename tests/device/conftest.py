@@ -4,7 +4,15 @@ import os
 import subprocess
 
 import pytest
-from device_helpers import DIGIT_FRAMES, MJPEGServer, convert_int8, expected_top1, load_device_venv_builder
+from device_helpers import (
+    DIGIT_FRAMES,
+    MJPEGServer,
+    convert_int8,
+    expected_top1,
+    load_device_venv_builder,
+    read_video,
+    write_digits_video,
+)
 
 
 @pytest.fixture(scope="session")
@@ -46,14 +54,9 @@ def lenet5_int8(tmp_path_factory, digits):
 @pytest.fixture(scope="session")
 def digits_video(tmp_path_factory, digits):
     """The first DIGIT_FRAMES test digits as an MJPG .avi (near-lossless at quality 100), 28x28 BGR."""
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("cv2")
     path = tmp_path_factory.mktemp("video") / "digits.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (28, 28))
-    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 100)
-    for image in digits.images[:DIGIT_FRAMES]:
-        writer.write(cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR))
-    writer.release()
-    return path
+    return write_digits_video(path, digits.images[:DIGIT_FRAMES], quality=100)
 
 
 @pytest.fixture(scope="session")
@@ -97,12 +100,5 @@ def video_reference_labels(lenet5_int8, digits_video):
     """Top-1 labels for the decoded video frames, computed in-process with OpenCV + the default backend."""
     import cv2
 
-    capture = cv2.VideoCapture(str(digits_video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return expected_top1(lenet5_int8, [frame for frame in frames])
+    frames = [cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) for frame in read_video(digits_video)]
+    return expected_top1(lenet5_int8, frames)

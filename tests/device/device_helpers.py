@@ -128,3 +128,31 @@ def expected_top1(model_path, images):
         classifier.classify(image[:, :, 0] if image.shape[-1] == 1 else image, 1).top[0][0]
         for image in images
     ]
+
+
+def write_digits_video(path, images, quality=None):
+    """Gray digits as an MJPG .avi of 28x28 BGR frames, written with OpenCV."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (28, 28))
+    if quality is not None:
+        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, quality)
+    for image in images:
+        writer.write(cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return path
+
+
+def read_video(path):
+    """Every frame of a video as OpenCV decodes it (BGR)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames

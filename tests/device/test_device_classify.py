@@ -7,7 +7,15 @@ import time
 
 import numpy as np
 import pytest
-from device_helpers import DIGIT_FRAMES, edgecnn_command, expected_top1, json_lines, run_cli
+from device_helpers import (
+    DIGIT_FRAMES,
+    edgecnn_command,
+    expected_top1,
+    json_lines,
+    read_video,
+    run_cli,
+    write_digits_video,
+)
 
 
 def test_video_file_gives_every_frame_in_order_with_the_in_process_labels(
@@ -54,7 +62,7 @@ def test_image_folder_is_read_in_name_order_and_max_frames_stops(lenet5_int8, di
 
 
 def test_save_writes_an_annotated_video_atomically(lenet5_int8, digits_video, tmp_path):
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("cv2")
     target = tmp_path / "annotated.mp4"
     result = run_cli(
         [
@@ -70,13 +78,7 @@ def test_save_writes_an_annotated_video_atomically(lenet5_int8, digits_video, tm
         ]
     )
     assert result.returncode == 0, result.stderr
-    capture = cv2.VideoCapture(str(target))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames = read_video(target)
     assert len(frames) == 10
     assert frames[0].shape[0] >= 360  # tiny digits are enlarged so the label is readable
     assert [path.name for path in tmp_path.iterdir()] == ["annotated.mp4"]
@@ -186,12 +188,9 @@ def test_stream_never_up_exits_non_zero(lenet5_int8, mjpeg_server):
 
 def test_closed_stdout_stops_classify_quietly_with_the_summary(lenet5_int8, digits, tmp_path):
     """`edgecnn classify ... --headless | head -1`: exit 141 as after SIGPIPE, the summary on stderr, no traceback."""
-    cv2 = pytest.importorskip("cv2")
-    video = tmp_path / "long.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (28, 28))
-    for image in digits.images[:2000]:  # far more JSON lines than a pipe buffer holds
-        writer.write(cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR))
-    writer.release()
+    pytest.importorskip("cv2")
+    # Far more JSON lines than a pipe buffer holds.
+    video = write_digits_video(tmp_path / "long.avi", digits.images[:2000])
     process = subprocess.Popen(
         [*edgecnn_command(), "classify", str(lenet5_int8), "--source", str(video), "--headless"],
         stdout=subprocess.PIPE,

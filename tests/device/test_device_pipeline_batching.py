@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from device_helpers import read_video
 
 from edgecnn.camera import open_source, run_classification
 from edgecnn.camera.readers import Frame
@@ -122,17 +123,13 @@ def test_record_writer_writes_what_json_dumps_writes(rgb_models):
 
 
 def test_video_lines_equal_frame_by_frame_classification(lenet5_int8, digits_video):
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("cv2")
     classifier = Classifier(lenet5_int8)
     output = io.StringIO()
     summary = run_classification(classifier, open_source(str(digits_video)), top_k=3, output=output)
     lines = output.getvalue().splitlines()
-    capture = cv2.VideoCapture(str(digits_video))
     expected = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
+    for image in read_video(digits_video):
         scores = classifier.predict(reference_inputs(classifier, [image[:, :, ::-1]]))
         record = json.loads(lines[len(expected)])
         top = classifier.top_k(scores, 3).to_json()

@@ -8,12 +8,12 @@ is not possible here, so the projects are checked against those tools' documente
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from external_tools import require_tool
 
 from edgecnn.cli import main
 from edgecnn.export import firmware
@@ -93,15 +93,6 @@ GOLDEN_FILES = {
     "arduino": [f"{PROJECT}.ino"],
 }
 SOURCE_DIRS = {"esp-idf": "main", "platformio-esp32s3": "src", "platformio-nano33ble": "src", "arduino": "."}
-
-
-def require_tool(name):
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 @pytest.fixture(scope="session")

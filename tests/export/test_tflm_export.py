@@ -1,13 +1,12 @@
 """TFLite Micro export: generated sources compile for the host and a Cortex-M4, and the arena is right."""
 
-import os
 import pathlib
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
+from external_tools import require_tool
 
 from edgecnn import tflite
 from edgecnn.export import arena, measure, tflm
@@ -17,15 +16,6 @@ STANDIN = HERE / "standin"
 GOLDEN = HERE / "golden"
 # Small inputs keep conversion fast; mobilenet_v2 needs 32x32 to survive its strides.
 ZOO_INPUT_SHAPES = {"mobilenet_v2": (32, 32, 3), "resnet18": (32, 32, 3), "tiny_vgg": (32, 32, 3)}
-
-
-def require_tool(name):
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def convert_int8(keras_model, input_shape, seed=0):
