@@ -8,7 +8,6 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
-SHARED = REPOSITORY.parent / "shared"
 
 
 @pytest.fixture(scope="session")

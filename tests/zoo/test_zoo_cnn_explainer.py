@@ -12,7 +12,8 @@ from PIL import Image
 import edgecnn.zoo as zoo
 from edgecnn.errors import ModelFileError
 
-PEER = pathlib.Path(__file__).resolve().parents[3] / "shared" / "peers" / "cnn-explainer-tinyvgg"
+# A copy of ../shared/peers/cnn-explainer-tinyvgg (MIT, see its LICENSE), so a clone anywhere can run this.
+PEER = pathlib.Path(__file__).resolve().parent / "cnn_explainer_tinyvgg"
 PREFIX_TO_CLASS = {
     "boat": "lifeboat", "bug": "ladybug", "pizza": "pizza", "pepper": "bell pepper", "bus": "school bus",
     "koala": "koala", "espresso": "espresso", "panda": "red panda", "orange": "orange", "car": "sport car",
