@@ -1,9 +1,12 @@
 """Atomic file writes: a temporary name in the same directory, then a rename.
 
-An interrupted run never leaves a half-written model or report behind under the final name.
+An interrupted run never leaves a half-written model or report behind under the final name. The result gets
+the permissions any other tool would give it (0666 or 0777 less the umask), not the temporary file's 0600, so a
+service user on a board can read a deployed model.
 """
 
 import contextlib
+import functools
 import os
 import pathlib
 import shutil
@@ -20,6 +23,25 @@ def check_parent_directory(path):
     return parent
 
 
+@functools.lru_cache(maxsize=1)
+def process_umask():
+    """This process's umask, read without changing it where Linux allows (os.umask sets it to read it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def default_mode(directory=False):
+    return (0o777 if directory else 0o666) & ~process_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; on success rename it onto `path`, on failure delete it.
@@ -31,6 +53,7 @@ def atomic_path(path):
     descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{path.suffix}", dir=parent)
     os.close(descriptor)
     temporary = pathlib.Path(temporary_name)
+    os.chmod(temporary, default_mode())
     try:
         yield temporary
         os.replace(temporary, path)
@@ -62,6 +85,7 @@ def atomic_directory(path):
     path = pathlib.Path(path)
     parent = check_parent_directory(path)
     temporary = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+    os.chmod(temporary, default_mode(directory=True))
     try:
         yield temporary
         if path.exists():

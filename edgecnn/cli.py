@@ -54,16 +54,36 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(context)
         except EdgecnnError as error:
-            click.echo(f"error: {error}", err=True)
-            context.exit(error.exit_code)
+            fail(str(error), error.exit_code)
         except BrokenPipeError:
             # `edgecnn ... | head`: the reader left. Stop as a tool killed by SIGPIPE would, without
             # Python's "Exception ignored" noise when it flushes stdout at exit.
             silence_stdout()
             context.exit(SIGPIPE_EXIT_CODE)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the CLI; every failure, click's usage errors included, ends in one `error:` line and an exit code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:  # usage errors: a bad option value, an unknown command
+            fail(error.format_message(), error.exit_code)
+        except click.Abort:
+            fail("interrupted", INTERRUPTED_EXIT_CODE)
+        except SystemExit as exit_request:
+            result = exit_request.code
+        sys.exit(result if isinstance(result, int) else 0)
+
 
 SIGPIPE_EXIT_CODE = 128 + 13
+INTERRUPTED_EXIT_CODE = 128 + 2
+
+
+def fail(message, exit_code):
+    """The one way a command fails: `error: <message>` on one line of stderr, then `exit_code`."""
+    click.echo("error: " + " ".join(str(message).split()), err=True)
+    raise SystemExit(exit_code)
 
 
 def silence_stdout():

@@ -1,7 +1,8 @@
-"""The one exception family for failures a user can act on.
+"""The one exception family for failures a user can act on, and the one way a command exits non-zero.
 
-The CLI prints `error: <message>` on one line and exits with `exit_code`, without a traceback.
-Anything that is not an EdgecnnError is a bug in edgecnn and keeps its traceback.
+The CLI prints `error: <message>` on one line and exits with `exit_code`, without a traceback; click's usage
+errors (a bad option value, an unknown command) end the same way, with exit code 2. Anything that is not an
+EdgecnnError is a bug in edgecnn and keeps its traceback.
 """
 
 
@@ -45,3 +46,9 @@ class ExternalToolError(EdgecnnError):
 
 class DeployError(EdgecnnError):
     """Copying a model to a board failed; the board keeps its previous model."""
+
+
+class VerificationFailed(EdgecnnError):
+    """A check ran and found a difference (verify: the NumPy interpreter is not bit-exact with a runtime)."""
+
+    exit_code = 1

@@ -44,24 +44,36 @@ def tensorflow(purpose="this command"):
 
 
 @contextlib.contextmanager
-def quiet_native_output():
-    """Hide what native code prints on stdout and stderr (TensorFlow's start-up and converter logs).
+def quiet_native_output(stdout=True, stderr=True):
+    """Hide what native code prints on stdout and/or stderr (TensorFlow's start-up and converter logs).
 
     Much of it comes from C++ writing to file descriptors 1 and 2, so Python's redirect_stdout is not enough.
+    Where the descriptors cannot be duplicated (no real stdout, as under some test runners) nothing is hidden.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with tempfile.TemporaryFile() as sink:
+    descriptors = [descriptor for descriptor, wanted in ((1, stdout), (2, stderr)) if wanted]
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(descriptor) for descriptor in descriptors]
+    except (OSError, ValueError):
+        yield
+        return
+    redirects = []
+    if stdout:
+        redirects.append(contextlib.redirect_stdout(io.StringIO()))
+    if stderr:
+        redirects.append(contextlib.redirect_stderr(io.StringIO()))
+    with tempfile.TemporaryFile() as sink, contextlib.ExitStack() as stack:
         try:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                yield
+            for descriptor in descriptors:
+                os.dup2(sink.fileno(), descriptor)
+            for redirect in redirects:
+                stack.enter_context(redirect)
+            yield
         finally:
+            stack.close()
             sys.stdout.flush()
             sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for descriptor in saved:
-                os.close(descriptor)
+            for descriptor, copy in zip(descriptors, saved):
+                os.dup2(copy, descriptor)
+                os.close(copy)

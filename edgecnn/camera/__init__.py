@@ -1,7 +1,7 @@
 """Frames from cameras, streams, video files and images, and the live classify loop.
 
-Public API: `open_source(spec)` and `SOURCES` (kind -> Source class), `make_reader(source, transform,
-reconnect_timeout)`, `run_classification(classifier, source, ...) -> Summary`.
+Public API: `open_source(spec)` and `SOURCES` (the table of Source classes, in match order),
+`make_reader(source, transform, reconnect_timeout)`, `run_classification(classifier, source, ...) -> Summary`.
 """
 
 from edgecnn.camera.pipeline import Summary, run_classification

@@ -207,120 +207,134 @@ def run_classification(
 
     Headless, one JSON line per frame goes to `output` (stdout by default). Returns the Summary; a live source
     that stays down past `reconnect_timeout` raises SourceError after the summary is filled in.
-
-    The main thread only invokes the model. Results are scored, formatted and written (or saved) in batches,
-    one per chunk the capture thread handed over: for files by the capture thread between chunks, for live
-    sources (every frame) by a Reporter thread; with a window, in the main thread, which GUI toolkits require.
     """
-    output = output or sys.stdout
-    summary = summary if summary is not None else Summary()
-    display = None if headless else Display.open()
-    if not headless and display is None:
-        log.warning("no display here (or OpenCV without GUI support): printing JSON lines as with --headless")
-        headless = True
+    loop = ClassifyLoop(classifier, source, top_k, headless, save_path, output, summary)
+    return loop.run(max_frames, reconnect_timeout)
 
-    def prepare(image):
-        return classifier.prepare(bgr_to_rgb(image))
 
-    def prepare_batch(images):
-        return classifier.prepare_batch(bgr_to_rgb_batch(images))
+class ClassifyLoop:
+    """One classify run over the Classifier's three stages: prepare (capture thread), invoke (main thread),
+    decode and report (in batches, one per chunk the capture thread handed over).
 
-    writer = RecordWriter(classifier.labels, classifier.score_table)
-    k = max(1, min(top_k, len(classifier.labels)))
-    state = {"saver": None}
-    keep_video = True
+    The main thread only invokes the model. For files the capture thread reports between chunks, for live
+    sources (every frame) a Reporter thread does; with a window, the main thread, which GUI toolkits require.
+    """
 
-    def report(batch):
-        """Score, format, save and show a batch of (frame, raw output, invoke seconds); False when the user quit."""
+    def __init__(self, classifier, source, top_k, headless, save_path, output, summary):
+        self.classifier = classifier
+        self.source = source
+        self.k = max(1, min(top_k, len(classifier.labels)))
+        self.output = output or sys.stdout
+        self.summary = summary if summary is not None else Summary()
+        self.display = None if headless else Display.open()
+        if not headless and self.display is None:
+            log.warning("no display here (or OpenCV without GUI support): printing JSON lines as with --headless")
+        self.headless = self.display is None
+        self.save_path = save_path
+        self.saver = None
+        self.writer = RecordWriter(classifier.labels, classifier.score_table)
+        self.started_at = None
+
+    def prepare_batch(self, images):
+        return self.classifier.prepare_batch(bgr_to_rgb_batch(images))
+
+    def prepare(self, image):
+        return self.classifier.prepare(bgr_to_rgb(image))
+
+    def report(self, batch):
+        """Decode, format, save and show a batch of (frame, raw output, invoke seconds); False when the user quit."""
         frames, raws, seconds = zip(*batch)
         raw = np.concatenate(raws).reshape(len(raws), -1)
-        scores = classifier.scores(raw)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        if headless:
-            output.write(writer.text(frames, seconds, raw, scores, order))
-        if display is not None or save_path:
-            for row, frame in enumerate(frames):
-                prediction = classifier.top_k(scores[row], k)
-                fps = summary.frames / max(time.perf_counter() - start, 1e-9)
-                annotated = annotate(frame.image, prediction, fps)
-                if save_path:
-                    if state["saver"] is None:
-                        state["saver"] = VideoSaver(save_path, source_fps(source))
-                    state["saver"].write(annotated)
-                if display is not None and not display.show(annotated):
-                    return False
-        return True
-
-    reporter = None
-    if display is None:  # a window must be drawn from the main thread, which GUI toolkits require
-        reporter = Reporter(report, thread=source.live)
-    reader = readers.make_reader(
-        source,
-        prepare,
-        reconnect_timeout,
-        batch_transform=prepare_batch,
-        between_chunks=None if reporter is None else reporter.drain,
-    )
-    results = []  # (frame, raw output, invoke seconds) not yet reported
-
-    def flush():
-        """Report the results so far; False when the user quit."""
-        if not results:
+        decoded = self.classifier.decode(raw, self.k)
+        if self.headless:
+            self.output.write(self.writer.text(frames, seconds, raw, decoded.scores, decoded.order))
+        if self.display is None and not self.save_path:
             return True
-        batch = results.copy()
-        results.clear()
-        if reporter is None:
-            return report(batch)
-        reporter.submit(batch)
+        for row, frame in enumerate(frames):
+            prediction = self.classifier.prediction(decoded.scores[row], decoded.order[row])
+            fps = self.summary.frames / max(time.perf_counter() - self.started_at, 1e-9)
+            annotated = annotate(frame.image, prediction, fps)
+            if self.save_path:
+                if self.saver is None:
+                    self.saver = VideoSaver(self.save_path, source_fps(self.source))
+                self.saver.write(annotated)
+            if self.display is not None and not self.display.show(annotated):
+                return False
         return True
 
-    # Looked up once: this loop is the only per-frame work in the main thread.
-    invoke = classifier.backend.invoke
-    clock = time.perf_counter
-    latencies = summary.latencies
-    next_frame = reader.next_frame
-    frame_ready = reader.frame_ready
-    limit = float("inf") if max_frames is None else max_frames
-    start = clock()
-    reader.start()
-    failed = False
-    try:
-        while summary.frames < limit:
-            frame = next_frame()
-            if frame is None:
-                break
-            invoked_at = clock()
-            raw = invoke(frame.prepared)[0]
-            seconds = clock() - invoked_at
-            latencies.append(seconds)
-            results.append((frame, raw, seconds))
-            summary.frames += 1
-            if not frame_ready() and not flush():
-                break
-        flush()
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        flush()
-    except SourceError:
-        flush()
-        failed = True  # this error, not a later one of the reporter, is the one to show
-        raise  # frames recorded before a stream died are still worth keeping
-    except BaseException:
-        keep_video = False
-        failed = True
-        raise
-    finally:
+    def run(self, max_frames, reconnect_timeout):
+        summary = self.summary
+        # A window must be drawn from the main thread, which GUI toolkits require: no reporter then.
+        reporter = Reporter(self.report, thread=self.source.live) if self.display is None else None
+        reader = readers.make_reader(
+            self.source,
+            self.prepare,
+            reconnect_timeout,
+            batch_transform=self.prepare_batch,
+            between_chunks=None if reporter is None else reporter.drain,
+        )
+        results = []  # (frame, raw output, invoke seconds) not yet reported
+
+        def flush():
+            """Hand the results so far to the reporter (or report them here); False when the user quit."""
+            if not results:
+                return True
+            batch = results.copy()
+            results.clear()
+            if reporter is None:
+                return self.report(batch)
+            reporter.submit(batch)
+            return True
+
+        # Looked up once: this loop is the only per-frame work in the main thread.
+        invoke = self.classifier.invoke
+        clock = time.perf_counter
+        latencies = summary.latencies
+        next_frame = reader.next_frame
+        frame_ready = reader.frame_ready
+        limit = float("inf") if max_frames is None else max_frames
+        self.started_at = clock()
+        reader.start()
+        keep_video = True
+        failed = False
         try:
-            if reporter is not None:
-                reporter.close(raise_error=not failed)
+            while summary.frames < limit:
+                frame = next_frame()
+                if frame is None:
+                    break
+                invoked_at = clock()
+                raw = invoke(frame.prepared)
+                seconds = clock() - invoked_at
+                latencies.append(seconds)
+                results.append((frame, raw, seconds))
+                summary.frames += 1
+                if not frame_ready() and not flush():
+                    break
+            flush()
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            flush()
+        except SourceError:
+            flush()
+            failed = True  # this error, not a later one of the reporter, is the one to show
+            raise  # frames recorded before a stream died are still worth keeping
+        except BaseException:
+            keep_video = False
+            failed = True
+            raise
         finally:
-            summary.seconds = time.perf_counter() - start
-            reader.stop()
-            summary.dropped = reader.dropped
-            summary.reconnects = getattr(reader, "reconnects", 0)
-            if state["saver"] is not None:
-                summary.saved = state["saver"].close(keep=keep_video and (reporter is None or reporter.error is None))
-            if display is not None:
-                display.close()
-            output.flush()
-    return summary
+            try:
+                if reporter is not None:
+                    reporter.close(raise_error=not failed)
+            finally:
+                summary.seconds = time.perf_counter() - self.started_at
+                reader.stop()
+                summary.dropped = reader.dropped
+                summary.reconnects = getattr(reader, "reconnects", 0)
+                if self.saver is not None:
+                    keep = keep_video and (reporter is None or reporter.error is None)
+                    summary.saved = self.saver.close(keep=keep)
+                if self.display is not None:
+                    self.display.close()
+                self.output.flush()
+        return summary

@@ -1,8 +1,9 @@
 """Frame sources behind one interface, chosen from the `--source` text by a registry.
 
-A source opens, reads BGR uint8 frames one at a time and releases. Live sources (cameras, streams) can be
-reopened after a failure; finite sources (video files, images) end. OpenCV and picamera2 are imported only
-when a source of theirs opens, so `edgecnn --help` stays light.
+`SOURCES` is the table of sources in the order they are tried. A source opens, reads BGR uint8 frames one at a
+time and releases. Live sources (cameras, streams) can be reopened after a failure; finite sources (video files,
+images) end. OpenCV and picamera2 are imported only when a source of theirs opens, so `edgecnn --help` stays
+light.
 """
 
 import glob
@@ -11,6 +12,7 @@ import re
 
 from edgecnn import extras
 from edgecnn.errors import SourceError
+from edgecnn.registry import Registry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtsps://", "rtmp://", "udp://", "tcp://")
@@ -19,18 +21,10 @@ SMALL_FRAME_PIXELS = 320 * 240
 # FFmpeg's own timeouts, so a dead stream makes read() fail instead of blocking forever.
 STREAM_TIMEOUT_MILLISECONDS = 5000
 
-SOURCES = {}
-
-
-def register_source(cls):
-    SOURCES[cls.kind] = cls
-    return cls
-
-
 class Source:
     """One frame source. `live` sources keep only the newest frame and reconnect after failures."""
 
-    kind = ""
+    name = ""
     live = False
 
     def __init__(self, spec):
@@ -51,7 +45,7 @@ class Source:
         """Free the device or file; safe to call twice."""
 
     def __str__(self):
-        return f"{self.kind} {self.spec}"
+        return f"{self.name} {self.spec}"
 
 
 class OpenCVSource(Source):
@@ -88,11 +82,10 @@ class OpenCVSource(Source):
             self.capture = None
 
 
-@register_source
 class PiCameraSource(Source):
     """A Raspberry Pi camera module through picamera2 (OpenCV cannot open it on Bookworm's libcamera)."""
 
-    kind = "picam"
+    name = "picam"
     live = True
 
     @classmethod
@@ -141,11 +134,10 @@ class PiCameraSource(Source):
                 self.camera = None
 
 
-@register_source
 class StreamSource(OpenCVSource):
     """An http(s) (MJPEG), rtsp or other network stream, decoded by OpenCV's FFmpeg backend."""
 
-    kind = "stream"
+    name = "stream"
     live = True
 
     @classmethod
@@ -162,11 +154,10 @@ class StreamSource(OpenCVSource):
         return cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, parameters)
 
 
-@register_source
 class CameraSource(OpenCVSource):
     """A USB camera by index or device path (/dev/video0, /dev/v4l/by-id/... survives replugging)."""
 
-    kind = "camera"
+    name = "camera"
     live = True
 
     @classmethod
@@ -182,11 +173,10 @@ class CameraSource(OpenCVSource):
         return capture
 
 
-@register_source
 class ImageSource(Source):
     """One image file, a directory of images (sorted by name) or a glob pattern."""
 
-    kind = "images"
+    name = "images"
 
     @classmethod
     def matches(cls, spec):
@@ -230,11 +220,10 @@ class ImageSource(Source):
         return None
 
 
-@register_source
 class VideoFileSource(OpenCVSource):
     """A video file: read to the end, every frame, no drops."""
 
-    kind = "video"
+    name = "video"
 
     @classmethod
     def matches(cls, spec):
@@ -253,16 +242,17 @@ class VideoFileSource(OpenCVSource):
         return cv2.VideoCapture(self.spec)
 
 
-# Order matters: the first source whose `matches` accepts the text wins.
-MATCH_ORDER = ("picam", "stream", "camera", "images", "video")
+# In match order: the first source whose `matches` accepts the --source text wins.
+SOURCES = Registry("source", [PiCameraSource, StreamSource, CameraSource, ImageSource, VideoFileSource],
+                   error=SourceError)
 
 
 def open_source(spec):
     """The Source for a --source text (not yet opened)."""
     spec = str(spec)
-    for kind in MATCH_ORDER:
-        if SOURCES[kind].matches(spec):
-            return SOURCES[kind](spec)
+    for source in SOURCES:
+        if source.matches(spec):
+            return source(spec)
     raise SourceError(
         f"cannot use --source {spec!r}: not a camera index, /dev/video* path, picam[:N], stream URL, "
         "existing video file, image, directory or glob"

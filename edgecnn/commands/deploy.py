@@ -6,8 +6,7 @@ import click
 
 from edgecnn import deploy
 from edgecnn.errors import ConfigurationError, DeployError
-
-BUNDLE_TARGETS = ("pi", "coral-devboard")
+from edgecnn.export.bundles import BOARDS
 
 
 def _expand(path):
@@ -16,7 +15,7 @@ def _expand(path):
 
 @click.command("deploy")
 @click.argument("bundle_path", metavar="BUNDLE", type=click.Path(exists=True))
-@click.option("--target", type=click.Choice(BUNDLE_TARGETS), default="pi", show_default=True,
+@click.option("--target", type=click.Choice(BOARDS.names()), default="pi", show_default=True,
               help="Kind of board (checked against the bundle's manifest).")
 @click.option("--host", "hosts", multiple=True, metavar="USER@HOST[:PORT]",
               help="A board; repeat for several.")

@@ -7,7 +7,7 @@ from edgecnn import export
 
 @click.command("export")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--target", required=True, type=click.Choice(sorted(export.TARGETS)), help="What to generate.")
+@click.option("--target", required=True, type=click.Choice(export.TARGETS.names()), help="What to generate.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--name", default=None, help="tflm: C name of the model (default: the file name).")
 @click.option("--legacy-names", is_flag=True, help="tflm: name the array g_model / g_model_len (xxd style).")
@@ -35,8 +35,4 @@ def command(model, target, out_dir, name, legacy_names, dataset, image_index, so
         service=service,
         edgetpu_model=edgetpu_model,
     )
-    if target == "tflm":
-        click.echo(f"wrote {', '.join(sorted(result.files))} to {out_dir}")
-        click.echo(f"ops: {', '.join(result.ops)}; kTensorArenaSize = {result.arena_bytes} bytes")
-    else:
-        click.echo(result.summary())
+    click.echo(result.summary())

@@ -7,7 +7,7 @@ from edgecnn.deploy import flash
 
 @click.command("flash")
 @click.argument("path", metavar="DIR", type=click.Path(exists=True))
-@click.option("--target", required=True, type=click.Choice(flash.TARGETS),
+@click.option("--target", required=True, type=click.Choice(flash.TARGETS.names()),
               help="Which tool flashes the board.")
 @click.option("--port", "-p",
               help="Serial port, e.g. /dev/ttyUSB0 (esptool and PlatformIO can find it alone).")

@@ -20,3 +20,20 @@ def preprocessing_overrides(function):
                             help="Subtract this from scaled pixels (per channel).")(function)
     function = click.option("--scale", type=float, help="Multiply uint8 pixels by this (default 1/255).")(function)
     return function
+
+
+class Count(click.ParamType):
+    """A positive whole number of things (images, samples, runs), refused in one line naming the value."""
+
+    name = "count"
+
+    def __init__(self, what="images"):
+        self.what = what
+
+    def convert(self, value, parameter, context):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        text = str(value).strip()
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        self.fail(f"takes a positive whole number of {self.what}, got {str(value)!r}", parameter, context)

@@ -9,7 +9,8 @@ from edgecnn.commands import options
 @click.argument("model_path", metavar="MODEL.keras", type=click.Path(dir_okay=False))
 @click.option("--calibration", "calibration_spec", metavar="SPEC",
               help="Dataset for calibration: a name (mnist-sample, shapes, ...) or a folder of class sub-folders.")
-@click.option("--samples", default=200, show_default=True, help="Calibration images drawn from SPEC.")
+@click.option("--samples", default=200, show_default=True, type=options.Count(),
+              help="Calibration images drawn from SPEC.")
 @click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]),
               help="Input/output type (default int8 for --mode int8, else float32).")
 @click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]), default="int8", show_default=True)

@@ -2,14 +2,14 @@
 
 import click
 
+from edgecnn.commands import options
+
 
 def print_summary(report):
+    from edgecnn import text_table
     from edgecnn.report.render import summary_rows
 
-    rows = [("", "float", "quantized")] + summary_rows(report)
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    click.echo(text_table.format_table(("", "float", "quantized"), summary_rows(report)))
 
 
 @click.command("report")
@@ -18,7 +18,7 @@ def print_summary(report):
               metavar="FILE.tflite")
 @click.option("--dataset", "dataset_spec", required=True, metavar="SPEC",
               help="Evaluated on its test split (a folder: a fixed 20% of it).")
-@click.option("--limit", type=int, help="Evaluate only the first N test images.")
+@click.option("--limit", type=options.Count(), help="Evaluate only the first N test images.")
 @click.option("--backend", default="auto", show_default=True, help="Runtime for the .tflite model.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 def command(float_model, quantized_model, dataset_spec, limit, backend, out_dir):

@@ -4,7 +4,9 @@ import logging
 
 import click
 
-BACKEND_CHOICES = ["auto", "litert", "tflite-runtime", "tensorflow", "reference"]
+from edgecnn.runtime import backends
+
+BACKEND_CHOICES = backends.choices()
 
 
 def runtime_options(function):
@@ -24,7 +26,7 @@ def runtime_options(function):
         type=click.Choice(BACKEND_CHOICES),
         default="auto",
         show_default=True,
-        help="Inference runtime; auto takes the first that imports.",
+        help="Inference runtime; auto takes the first that imports (numpy: edgecnn's NumPy interpreter).",
     )(function)
     return function
 

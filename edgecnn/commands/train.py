@@ -13,7 +13,8 @@ import click
 @click.option("--input-size", metavar="HxW", help="Input size (default: the model's).")
 @click.option("--seed", default=0, show_default=True, help="The same seed gives the same weights.")
 @click.option("--learning-rate", default=1e-3, show_default=True)
-@click.option("--augment/--no-augment", default=False, help="Add a copy of the training set shifted by up to 2 px.")
+@click.option("--augment/--no-augment", default=False,
+              help="Augment every epoch: random shifts of up to 10% and rotations of up to 18 degrees.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 def command(model_name, dataset_spec, epochs, batch_size, input_size, seed, learning_rate, augment, out_dir):
     """Train MODEL (see `edgecnn zoo`) and write DIR/model.keras, labels.txt, preprocessing.json,

@@ -2,37 +2,24 @@
 
 import json
 import math
+import pathlib
 
 import click
 
-from edgecnn.errors import ConfigurationError
-
-RUNTIME_CHOICES = ("reference", "optimized", "micro")
+from edgecnn.commands import options
+from edgecnn.errors import ConfigurationError, VerificationFailed
+from edgecnn.verify.runtimes import RUNTIMES
 
 
 def _parse_against(value):
     if value is None:
         return None
     names = [name.strip() for name in value.split(",") if name.strip()]
-    for name in names:
-        if name not in RUNTIME_CHOICES:
-            raise ConfigurationError(
-                f"unknown runtime {name!r} in --against; use {', '.join(RUNTIME_CHOICES)}"
-            )
     if not names:
         raise ConfigurationError("--against names no runtime")
+    for name in names:
+        RUNTIMES.canonical(name)  # fails naming the choices
     return names
-
-
-def _parse_count(value, option):
-    """A positive image count, as a one-line error rather than click's usage block."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1 or str(value).strip() != str(number):
-        raise ConfigurationError(f"{option} takes a positive whole number of images, got {value!r}")
-    return number
 
 
 def _json_safe(value):
@@ -51,15 +38,17 @@ def _json_safe(value):
 @click.option(
     "--dataset", "dataset_spec", metavar="SPEC", help="Feed images of this dataset (name or folder)."
 )
-@click.option("--count", default="100", show_default=True, metavar="N", help="Images taken from --dataset.")
-@click.option("--random", "random_count", metavar="N", help="Feed N uniform random int8 inputs (default 10).")
+@click.option("--count", default=100, show_default=True, type=options.Count(), metavar="N",
+              help="Images taken from --dataset.")
+@click.option("--random", "random_count", type=options.Count(), metavar="N",
+              help="Feed N uniform random int8 inputs (default 10).")
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="Seed for --random and the --dataset sample."
 )
 @click.option(
     "--against",
     metavar="LIST",
-    help="Comma-separated runtimes: reference,optimized,micro. Default: every one installed.",
+    help=f"Comma-separated runtimes: {','.join(RUNTIMES.names())}. Default: every one installed.",
 )
 @click.option(
     "--keras",
@@ -91,40 +80,36 @@ def command(
 
     Exits 0 when the interpreter is bit-exact with TFLite's reference kernels (and TFLite Micro), 1 when not.
     """
-    from edgecnn import atomic
-    from edgecnn.reference import compare, compare_inputs, compare_text
+    from edgecnn import atomic, verify
 
     against_names = _parse_against(against)
-    count = _parse_count(count, "--count")
-    random_count = None if random_count is None else _parse_count(random_count, "--random")
     if dataset_spec is not None and random_count is not None:
         raise ConfigurationError("give either --dataset or --random, not both")
     if json_path is not None:
         atomic.check_parent_directory(json_path)
-    if keras_path is not None:
-        import pathlib
-
-        if not pathlib.Path(keras_path).is_file():
-            raise ConfigurationError(f"Keras model not found: {keras_path}")
-    interpreter = compare.load_interpreter(str(model_path), "tflite")
-    compare_inputs.check_int8_inputs(interpreter, model_path)
+    if keras_path is not None and not pathlib.Path(keras_path).is_file():
+        raise ConfigurationError(f"Keras model not found: {keras_path}")
+    interpreter = verify.load_interpreter(str(model_path), "tflite")
+    verify.check_int8_inputs(interpreter, model_path)
     if dataset_spec is not None:
-        inputs = compare_inputs.dataset_inputs(interpreter, str(model_path), dataset_spec, count, seed)
+        inputs = verify.dataset_inputs(interpreter, dataset_spec, count, seed)
     else:
-        inputs = compare_inputs.random_inputs(interpreter, 10 if random_count is None else random_count, seed)
-    report = compare.verify_model(
+        inputs = verify.random_inputs(interpreter, 10 if random_count is None else random_count, seed)
+    report = verify.verify_model(
         model_path,
         inputs,
-        {"tflite": interpreter},
         against=against_names,
         isolate=isolate,
         keras_path=keras_path,
+        interpreters={"tflite": interpreter},
     )
-    click.echo(compare_text.format_report(report, show_lifetimes=lifetimes))
+    click.echo(verify.format_report(report, show_lifetimes=lifetimes))
     if json_path is not None:
         atomic.write_text(
             json_path, json.dumps(_json_safe(report.to_dict()), indent=1, allow_nan=False) + "\n"
         )
         click.echo(f"wrote {json_path}")
     if not report.exact:
-        click.get_current_context().exit(1)
+        failed = [name for name in report.exact_runtimes if report.comparisons[name].mismatched_elements]
+        differing = sum(report.comparisons[name].mismatched_elements for name in failed)
+        raise VerificationFailed(f"{differing} elements differ from {', '.join(failed)} (see the tables above)")

@@ -4,6 +4,8 @@ import json
 
 import click
 
+from edgecnn import text_table
+
 
 @click.command("zoo")
 @click.argument("pattern", default="*")
@@ -63,7 +65,7 @@ def parse_input_shape(text):
 
 def format_table(rows):
     headers = ("model", "input", "parameters", "MACs", "float32", "int8", "receptive field")
-    table = [headers] + [
+    table = [
         (
             row["name"],
             "x".join(str(value) for value in row["input_shape"]),
@@ -75,13 +77,7 @@ def format_table(rows):
         )
         for row in rows
     ]
-    widths = [max(len(line[column]) for line in table) for column in range(len(headers))]
-    lines = []
-    for line in table:
-        cells = [line[0].ljust(widths[0]), line[1].ljust(widths[1])]
-        cells += [cell.rjust(width) for cell, width in zip(line[2:], widths[2:])]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return text_table.format_table(headers, table, right=range(2, len(headers)))
 
 
 def human_count(value):

@@ -7,7 +7,6 @@ import numpy as np
 
 from edgecnn.data import idx
 from edgecnn.data.dataset import Dataset, split_indices
-from edgecnn.data.registry import register_dataset
 
 MNIST_SAMPLE_TEST_COUNT = 2000
 DIGITS = [str(digit) for digit in range(10)]
@@ -23,7 +22,6 @@ def _mnist_sample_arrays():
     return images[..., None], labels.astype(np.int64)
 
 
-@register_dataset("mnist-sample", "the real MNIST test set bundled with edgecnn: 8,000 train / 2,000 test digits")
 def load_mnist_sample(split):
     images, labels = _mnist_sample_arrays()
     train, test = split_indices(len(labels), MNIST_SAMPLE_TEST_COUNT, seed=0)
@@ -31,7 +29,6 @@ def load_mnist_sample(split):
     return Dataset("mnist-sample", images[chosen], labels[chosen], list(DIGITS))
 
 
-@register_dataset("shapes", "seeded synthetic 64x64 RGB circles, squares and triangles on noise: 3,000 / 600")
 def load_shapes(split):
     train_count, test_count = 3000, 600
     if split == "train":

@@ -8,7 +8,6 @@ import numpy as np
 
 from edgecnn.data import idx
 from edgecnn.data.dataset import Dataset
-from edgecnn.data.registry import register_dataset
 from edgecnn.errors import DatasetError
 
 FASHION_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
@@ -53,7 +52,6 @@ def _pick(split, train, test):
     return tuple(np.concatenate(pair) for pair in zip(train, test))
 
 
-@register_dataset("mnist", "the full MNIST set (60,000 / 10,000), from the Keras cache or keras.datasets")
 def load_mnist(split):
     path = _ensure_cached("mnist", keras_cache_directory() / "mnist.npz", "mnist")
     try:
@@ -66,7 +64,6 @@ def load_mnist(split):
     return Dataset("mnist", images[..., None], labels.astype(np.int64), [str(digit) for digit in range(10)])
 
 
-@register_dataset("fashion-mnist", "Fashion-MNIST (60,000 / 10,000), from the Keras cache or keras.datasets")
 def load_fashion_mnist(split):
     folder = keras_cache_directory() / "fashion-mnist"
     _ensure_cached("fashion-mnist", folder / "t10k-labels-idx1-ubyte.gz", "fashion_mnist")
@@ -88,7 +85,6 @@ def _cifar10_folder():
     return _ensure_cached("cifar10", base / "cifar-10-batches-py" / "test_batch", "cifar10").parent
 
 
-@register_dataset("cifar10", "CIFAR-10 (50,000 / 10,000 32x32 RGB), from the Keras cache or keras.datasets")
 def load_cifar10(split):
     folder = _cifar10_folder()
 

@@ -1,29 +1,45 @@
-"""Dataset specs: a registry of named datasets, plus folders of class sub-folders given by path."""
+"""Dataset specs: the table of named datasets, plus folders of class sub-folders given by path."""
 
+import dataclasses
 import pathlib
 
+from edgecnn.data import builtin, keras_sets
 from edgecnn.errors import DatasetError
+from edgecnn.registry import Registry
 
 SPLITS = ("train", "test", "all")
-_LOADERS = {}
 
 
-def register_dataset(name, description):
-    """Register `loader(split) -> Dataset` under `name`."""
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset: `load(split) -> Dataset`."""
 
-    def decorate(loader):
-        if name in _LOADERS:
-            raise ValueError(f"dataset {name!r} is registered twice")
-        _LOADERS[name] = (loader, description)
-        return loader
+    name: str
+    description: str
+    load: object = dataclasses.field(repr=False)
 
-    return decorate
+
+DATASETS = Registry(
+    "dataset",
+    [
+        DatasetSpec("mnist-sample", "the real MNIST test set bundled with edgecnn: 8,000 train / 2,000 test digits",
+                    builtin.load_mnist_sample),
+        DatasetSpec("shapes", "seeded synthetic 64x64 RGB circles, squares and triangles on noise: 3,000 / 600",
+                    builtin.load_shapes),
+        DatasetSpec("mnist", "the full MNIST set (60,000 / 10,000), from the Keras cache or keras.datasets",
+                    keras_sets.load_mnist),
+        DatasetSpec("fashion-mnist", "Fashion-MNIST (60,000 / 10,000), from the Keras cache or keras.datasets",
+                    keras_sets.load_fashion_mnist),
+        DatasetSpec("cifar10", "CIFAR-10 (50,000 / 10,000 32x32 RGB), from the Keras cache or keras.datasets",
+                    keras_sets.load_cifar10),
+    ],
+    error=DatasetError,
+)
 
 
 def list_datasets():
     """Named datasets with their descriptions (folders are given by path instead)."""
-    _import_builtin_loaders()
-    return {name: description for name, (_, description) in sorted(_LOADERS.items())}
+    return {spec.name: spec.description for spec in sorted(DATASETS, key=lambda spec: spec.name)}
 
 
 def load_dataset(spec, preprocessing=None, split="test"):
@@ -34,17 +50,16 @@ def load_dataset(spec, preprocessing=None, split="test"):
     """
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    _import_builtin_loaders()
     spec = str(spec)
-    if spec in _LOADERS:
-        dataset = _LOADERS[spec][0](split)
+    if spec in DATASETS:
+        dataset = DATASETS.get(spec).load(split)
     elif _looks_like_path(spec):
         from edgecnn.data import folder
 
         return folder.load_folder(spec, preprocessing, split)
     else:
         raise DatasetError(
-            f"unknown dataset {spec!r}; use one of {', '.join(sorted(_LOADERS))} or a folder of class sub-folders"
+            f"unknown dataset {spec!r}; use one of {', '.join(DATASETS.names())} or a folder of class sub-folders"
         )
     if preprocessing is not None:
         dataset.images = preprocessing.prepare_pixels(dataset.images)
@@ -53,8 +68,3 @@ def load_dataset(spec, preprocessing=None, split="test"):
 
 def _looks_like_path(spec):
     return pathlib.Path(spec).exists() or any(mark in spec for mark in ("/", "\\", "."))
-
-
-def _import_builtin_loaders():
-    # Importing the modules registers their datasets.
-    from edgecnn.data import builtin, keras_sets  # noqa: F401

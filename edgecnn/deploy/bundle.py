@@ -12,8 +12,8 @@ import pathlib
 import re
 
 from edgecnn.errors import ConfigurationError, DeployError
+from edgecnn.export.bundles import MANIFEST_NAME
 
-MANIFEST_NAME = "manifest.json"
 CHUNK_BYTES = 1 << 20
 
 # Remote commands quote every path, but names are also kept plain so sha256sum never escapes them.

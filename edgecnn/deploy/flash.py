@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 from edgecnn.errors import ConfigurationError, ExternalToolError
+from edgecnn.registry import Registry
 
-TARGETS = ("esp32", "arduino", "platformio")
 DEFAULT_CHIP = "esp32s3"
 DEFAULT_OFFSET = "0x0"
 
@@ -117,7 +117,8 @@ def _esptool(which):
     return "esptool", "write-flash", False
 
 
-def _esp32_commands(path, port, chip, firmware, offset, baud, which):
+def _esp32_plan(path, which, port=None, chip=DEFAULT_CHIP, firmware=None, offset=DEFAULT_OFFSET, baud=None,
+                **_):
     firmware = _firmware_file(path, firmware)
     try:
         int(offset, 0)
@@ -132,29 +133,51 @@ def _esp32_commands(path, port, chip, firmware, offset, baud, which):
     if baud:
         command += ["--baud", str(baud)]
     command += [write_flash, offset, str(firmware)]
-    return executable, [command], found
+    return FlashPlan(executable, (command,), found)
+
+
+def _platformio_plan(path, which, port=None, env=None, **_):
+    command = ["pio", "run", "-d", str(path), "-e", _platformio_env(path, env), "-t", "upload"]
+    if port:
+        command += ["--upload-port", port]
+    return FlashPlan("pio", (command,), which("pio") is not None)
+
+
+def _arduino_plan(path, which, port=None, fqbn=None, **_):
+    return FlashPlan("arduino-cli", tuple(_arduino_commands(path, port, fqbn)), which("arduino-cli") is not None)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlashTarget:
+    """One `--target`: the tool it runs and how the commands are planned from the project and options."""
+
+    name: str
+    description: str
+    plan: object = dataclasses.field(repr=False)  # (path, which, **options) -> FlashPlan
+    needs_directory: bool = True  # esptool also flashes a single image file
+
+
+TARGETS = Registry(
+    "flash target",
+    [
+        FlashTarget("esp32", "esptool write-flash of a firmware image", _esp32_plan, needs_directory=False),
+        FlashTarget("arduino", "arduino-cli compile and upload of a sketch folder", _arduino_plan),
+        FlashTarget("platformio", "PlatformIO `pio run -t upload` of a project", _platformio_plan),
+    ],
+)
 
 
 def plan_flash(path, target, port=None, env=None, fqbn=None, chip=DEFAULT_CHIP, firmware=None,
                offset=DEFAULT_OFFSET, baud=None, which=shutil.which):
     """The commands that flash the project (or firmware image) at `path` to a `target` board."""
     path = pathlib.Path(path)
-    if target not in TARGETS:
-        raise ConfigurationError(f"unknown flash target {target!r}; available: {', '.join(TARGETS)}")
+    spec = TARGETS.get(target)
     if not path.exists():
         raise ConfigurationError(f"firmware project not found: {path}")
-    if target == "esp32":
-        tool, commands, found = _esp32_commands(path, port, chip, firmware, offset, baud, which)
-        return FlashPlan(tool, tuple(commands), found)
-    if not path.is_dir():
-        raise ConfigurationError(f"{target} needs a project directory, not a file: {path}")
-    if target == "platformio":
-        command = ["pio", "run", "-d", str(path), "-e", _platformio_env(path, env), "-t", "upload"]
-        if port:
-            command += ["--upload-port", port]
-        return FlashPlan("pio", (command,), which("pio") is not None)
-    commands = _arduino_commands(path, port, fqbn)
-    return FlashPlan("arduino-cli", tuple(commands), which("arduino-cli") is not None)
+    if spec.needs_directory and not path.is_dir():
+        raise ConfigurationError(f"{spec.name} needs a project directory, not a file: {path}")
+    return spec.plan(path, which, port=port, env=env, fqbn=fqbn, chip=chip, firmware=firmware, offset=offset,
+                     baud=baud)
 
 
 def missing_tool_error(tool):

@@ -7,6 +7,7 @@ import concurrent.futures
 import dataclasses
 import pathlib
 
+from edgecnn import text_table
 from edgecnn.deploy import board, ssh
 from edgecnn.errors import ConfigurationError, DeployError
 
@@ -100,11 +101,7 @@ def format_results(results):
     rows = [(result.host, "ok" if result.ok else "FAILED", str(result.files) if result.files else "-",
              _human_bytes(result.bytes) if result.bytes else "-", f"{result.seconds:.1f} s", result.detail)
             for result in results]
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header) - 1)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    lines = [text_table.format_table(header, rows, last_free=True)]
     failed = sum(not result.ok for result in results)
     summary = f"{len(results) - failed} of {len(results)} hosts deployed"
     lines.append(summary + (f", {failed} failed" if failed else ""))

@@ -1,14 +1,26 @@
-"""Export a model for a target. Targets register themselves in TARGETS: name -> function(model, out, options).
+"""Export a model for a target. `TARGETS` is the table of targets: name, description, what it runs, its options.
 
     from edgecnn import export
     export.export_model("model.tflite", "tflm", "out/")
 """
 
-import inspect
+import dataclasses
 import pathlib
 
 from edgecnn import atomic
 from edgecnn.errors import ConfigurationError, ModelFileError
+from edgecnn.export import bundles, firmware
+from edgecnn.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportTarget:
+    """One `--target`: `run(model_path, out_dir, **options)` returns a result with `summary()`."""
+
+    name: str
+    description: str
+    run: object = dataclasses.field(repr=False)
+    options: tuple = ()  # the `export` options it takes, as keyword names
 
 
 def _export_tflm(model_path, out_dir, name=None, legacy_names=False):
@@ -19,42 +31,33 @@ def _export_tflm(model_path, out_dir, name=None, legacy_names=False):
     return sources
 
 
-def _firmware_target(target_name):
+def _firmware_target(spec):
     def export_firmware(model_path, out_dir, dataset=None, image_index=0):
-        from edgecnn.export import firmware
+        return firmware.export_firmware(model_path, out_dir, spec.name, dataset=dataset, image_index=image_index)
 
-        return firmware.export_firmware(
-            model_path, out_dir, target_name, dataset=dataset, image_index=image_index
-        )
-
-    return export_firmware
+    return ExportTarget(spec.name, spec.description, export_firmware, ("dataset", "image_index"))
 
 
-def _bundle_target(board_name):
+def _bundle_target(board):
     def export_bundle(model_path, out_dir, source=None, service=None, edgetpu_model=None):
-        from edgecnn.export import bundles
-
         return bundles.export_bundle(
-            model_path,
-            out_dir,
-            board_name,
-            source=source,
-            service=service or bundles.SERVICE_NAME,
+            model_path, out_dir, board.name, source=source, service=service or bundles.SERVICE_NAME,
             edgetpu_model=edgetpu_model,
         )
 
-    return export_bundle
+    return ExportTarget(board.name, f"bundle for {board.notes.split('.')[0]}", export_bundle,
+                        ("source", "service", "edgetpu_model"))
 
 
-TARGETS = {
-    "tflm": _export_tflm,
-    "platformio-esp32s3": _firmware_target("platformio-esp32s3"),
-    "platformio-nano33ble": _firmware_target("platformio-nano33ble"),
-    "arduino": _firmware_target("arduino"),
-    "esp-idf": _firmware_target("esp-idf"),
-    "pi": _bundle_target("pi"),
-    "coral-devboard": _bundle_target("coral-devboard"),
-}
+TARGETS = Registry(
+    "export target",
+    [
+        ExportTarget("tflm", "TFLite Micro sources: model array, op resolver, labels, arena size", _export_tflm,
+                     ("name", "legacy_names")),
+        *(_firmware_target(spec) for spec in firmware.FIRMWARE_TARGETS),
+        *(_bundle_target(board) for board in bundles.BOARDS),
+    ],
+)
 
 
 def export_model(model_path, target, out_dir, **options):
@@ -62,16 +65,13 @@ def export_model(model_path, target, out_dir, **options):
 
     Options left at None are dropped; an option the target does not take is a ConfigurationError.
     """
-    if target not in TARGETS:
-        raise ConfigurationError(f"unknown export target {target!r}; available: {', '.join(sorted(TARGETS))}")
+    spec = TARGETS.get(target)
     if not pathlib.Path(model_path).is_file():
         raise ModelFileError(f"model file not found: {model_path}")
     atomic.check_parent_directory(out_dir)
-    function = TARGETS[target]
-    accepted = inspect.signature(function).parameters
     given = {key: value for key, value in options.items() if value is not None}
-    unknown = sorted(key for key in given if key not in accepted)
+    unknown = sorted(key for key in given if key not in spec.options)
     if unknown:
         names = ", ".join("--" + key.replace("_", "-") for key in unknown)
-        raise ConfigurationError(f"{names} does not apply to --target {target}")
-    return function(model_path, out_dir, **given)
+        raise ConfigurationError(f"{names} does not apply to --target {spec.name}")
+    return spec.run(model_path, out_dir, **given)

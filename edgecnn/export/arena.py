@@ -16,9 +16,9 @@ has 4-byte pointers, so its real tail is smaller: the figure here is an upper bo
 import dataclasses
 
 from edgecnn.errors import UnsupportedModelError
-from edgecnn.reference import memory
+from edgecnn.tflite import memory
 
-ALIGNMENT = 16  # MicroArenaBufferAlignment()
+ALIGNMENT = memory.ALIGNMENT
 POINTER_BYTES = 8
 
 # The allocator objects created inside the arena before the model is read:
@@ -80,15 +80,11 @@ class ArenaEstimate:
 
     def recommended_bytes(self):
         """The total rounded up to 16 bytes, plus 16 for aligning an arena that does not start aligned."""
-        return _align_up(self.total_bytes, ALIGNMENT) + ALIGNMENT
+        return memory.aligned(self.total_bytes, ALIGNMENT) + ALIGNMENT
 
 
-def estimate_arena(model, lifetimes=None):
-    """Estimate the arena of an edgecnn.tflite Model.
-
-    `lifetimes` maps tensor index -> (first op, last op); by default it comes from the op graph, which is what
-    TFLite Micro plans with (the NumPy reference interpreter's lifetimes agree for single-subgraph models).
-    """
+def estimate_arena(model):
+    """Estimate the arena of an edgecnn.tflite Model, from the lifetimes TFLite Micro plans with."""
     graph = model.main
     if len(model.subgraphs) != 1:
         raise UnsupportedModelError(
@@ -97,40 +93,9 @@ def estimate_arena(model, lifetimes=None):
     scratch = [
         (operator.index, size) for operator in graph.operators for size in _scratch_requests(graph, operator)
     ]
-    head = _plan_head(graph, lifetimes if lifetimes is not None else graph_lifetimes(graph), scratch)
+    head = _plan_head(graph, memory.graph_lifetimes(graph), scratch)
     tail, approximate = _tail_bytes(graph, len(scratch))
     return ArenaEstimate(head_bytes=head, tail_bytes=tail, approximate_ops=approximate)
-
-
-def graph_lifetimes(graph):
-    """tensor index -> (first op index, last op index) for every tensor TFLite Micro plans in the head.
-
-    Follows AllocationInfoBuilder::MarkAllocationLifetimes: model inputs live from op 0, model outputs to the
-    last op, every other tensor from the op that writes it to the last op that reads it.
-    """
-    last_op = max(len(graph.operators) - 1, 0)
-    lifetimes = {}
-
-    def mark(index, step):
-        if index < 0 or graph.tensors[index].is_constant or graph.tensors[index].is_variable:
-            return
-        first, last = lifetimes.get(index, (step, step))
-        lifetimes[index] = (min(first, step), max(last, step))
-
-    for index in graph.inputs:
-        mark(index, 0)
-    for operator in graph.operators:
-        for index in list(operator.inputs) + list(operator.outputs):
-            mark(index, operator.index)
-    for index in graph.outputs:
-        mark(index, last_op)
-    return lifetimes
-
-
-def greedy_plan_bytes(buffers):
-    """Size of GreedyMemoryPlanner's plan for (size, first, last) buffers (see reference.memory.greedy_plan)."""
-    offsets = memory.greedy_plan(buffers)
-    return max((offset + size for offset, (size, _, _) in zip(offsets, buffers)), default=0)
 
 
 def _plan_head(graph, lifetimes, scratch):
@@ -138,9 +103,9 @@ def _plan_head(graph, lifetimes, scratch):
     for index, (first, last) in sorted(lifetimes.items()):
         size = graph.tensors[index].nbytes
         if size > 0:
-            buffers.append((_align_up(size, ALIGNMENT), first, last))
-    buffers.extend((_align_up(size, ALIGNMENT), op_index, op_index) for op_index, size in scratch if size > 0)
-    return greedy_plan_bytes(buffers)
+            buffers.append((memory.aligned(size, ALIGNMENT), first, last))
+    buffers.extend((memory.aligned(size, ALIGNMENT), op_index, op_index) for op_index, size in scratch if size > 0)
+    return memory.greedy_plan_bytes(buffers)
 
 
 def _scratch_requests(graph, operator):
@@ -172,7 +137,7 @@ class _Tail:
     def allocate(self, size, alignment):
         if size <= 0:
             return
-        self.offset = -_align_up(-self.offset + size, alignment)
+        self.offset = -memory.aligned(-self.offset + size, alignment)
 
 
 def _tail_bytes(graph, scratch_count):
@@ -231,7 +196,3 @@ def _element_count(shape):
     for dimension in shape:
         count *= int(dimension)
     return count
-
-
-def _align_up(value, alignment):
-    return (value + alignment - 1) // alignment * alignment

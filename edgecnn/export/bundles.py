@@ -14,9 +14,10 @@ import re
 import shlex
 import tempfile
 
-from edgecnn import atomic, tflite
+from edgecnn import artifacts, atomic, tflite
 from edgecnn.errors import ConfigurationError
 from edgecnn.export import edgetpu_check
+from edgecnn.registry import Registry
 
 SERVICE_NAME = "edgecnn-classify"
 INSTALL_ROOT = "/opt/edgecnn"
@@ -37,28 +38,31 @@ class Board:
     notes: str
 
 
-BOARDS = {
-    "pi": Board(
-        name="pi",
-        model_name="model.tflite",
-        # Pi camera modules need picamera2 (OpenCV cannot open them on Bookworm); a USB camera is "0".
-        default_source="picam",
-        delegate=None,
-        apt_packages=("python3-venv", "python3-picamera2"),
-        notes="Raspberry Pi OS Bookworm (64-bit). Camera modules are read with picamera2, which comes "
-        "from apt, so the virtualenv sees the system site-packages.",
-    ),
-    "coral-devboard": Board(
-        name="coral-devboard",
-        model_name="model_edgetpu.tflite",
-        default_source="0",
-        delegate="edgetpu",
-        apt_packages=("python3-venv", "libedgetpu1-std"),
-        notes="Coral Dev Board (Mendel Linux). The model is compiled for the Edge TPU and runs through "
-        "libedgetpu; edgecnn needs Python 3.9 or newer, which Mendel 5.3 (Python 3.7) does not have: use a "
-        "newer Debian image or install a newer Python first.",
-    ),
-}
+BOARDS = Registry(
+    "board",
+    [
+        Board(
+            name="pi",
+            model_name="model.tflite",
+            # Pi camera modules need picamera2 (OpenCV cannot open them on Bookworm); a USB camera is "0".
+            default_source="picam",
+            delegate=None,
+            apt_packages=("python3-venv", "python3-picamera2"),
+            notes="Raspberry Pi OS Bookworm (64-bit). Camera modules are read with picamera2, which comes "
+            "from apt, so the virtualenv sees the system site-packages.",
+        ),
+        Board(
+            name="coral-devboard",
+            model_name="model_edgetpu.tflite",
+            default_source="0",
+            delegate="edgetpu",
+            apt_packages=("python3-venv", "libedgetpu1-std"),
+            notes="Coral Dev Board (Mendel Linux). The model is compiled for the Edge TPU and runs through "
+            "libedgetpu; edgecnn needs Python 3.9 or newer, which Mendel 5.3 (Python 3.7) does not have: use a "
+            "newer Debian image or install a newer Python first.",
+        ),
+    ],
+)
 
 
 @dataclasses.dataclass
@@ -187,16 +191,6 @@ def _readme(board, source, service):
     )
 
 
-def _labels(model_bytes, graph):
-    from edgecnn.quantize.metadata import read_model_metadata
-
-    metadata = read_model_metadata(model_bytes)
-    if metadata is not None:
-        return list(metadata.labels)
-    output = graph.tensors[graph.outputs[0]]
-    return [str(index) for index in range(int(output.shape[-1]) if output.shape else 1)]
-
-
 def _edgetpu_model_bytes(model_path, edgetpu_model=None):
     """The Edge TPU model: `edgetpu_model`, the model itself when compiled already, else compile it."""
     if edgetpu_model is not None:
@@ -237,19 +231,16 @@ def manifest_for(folder, board, service, model_name):
 
 def export_bundle(model_path, out_dir, board_name, source=None, service=SERVICE_NAME, edgetpu_model=None):
     """Write the bundle for `board_name` ("pi" or "coral-devboard") into `out_dir`, replacing it whole."""
-    if board_name not in BOARDS:
-        raise ConfigurationError(f"unknown board {board_name!r}; available: {', '.join(sorted(BOARDS))}")
-    board = BOARDS[board_name]
+    board = BOARDS.get(board_name)
     if not SERVICE_NAME_PATTERN.match(service):
         raise ConfigurationError(f"service name {service!r} must be letters, digits, '-', '_' or '.'")
     source = source or board.default_source
     cpu_bytes = pathlib.Path(model_path).read_bytes()
-    graph = tflite.read_model(cpu_bytes).main
+    labels = artifacts.tflite_metadata(tflite.read_model(cpu_bytes)).labels
     model_bytes = cpu_bytes if board.name == "pi" else _edgetpu_model_bytes(model_path, edgetpu_model)
-    labels = _labels(cpu_bytes, graph)
     with atomic.atomic_directory(out_dir) as folder:
         (folder / board.model_name).write_bytes(model_bytes)
-        (folder / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+        artifacts.write_labels_file(folder / artifacts.LABELS_FILE, labels)
         (folder / f"{service}.service").write_text(systemd_unit(board, source, service), encoding="utf-8")
         script = folder / "install.sh"
         script.write_text(install_script(board, service), encoding="utf-8")

@@ -10,12 +10,12 @@ import dataclasses
 import pathlib
 import re
 
-import numpy as np
-
-from edgecnn import atomic, tflite
+from edgecnn import artifacts, atomic, tflite
+from edgecnn.data.encoding import InputEncoder
 from edgecnn.errors import ConfigurationError, DatasetError
 from edgecnn.export import tflm
-from edgecnn.reference import arithmetic
+from edgecnn.export.c_text import byte_rows, c_float, c_string
+from edgecnn.registry import Registry
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 COMMON = TEMPLATES / "common"
@@ -33,36 +33,39 @@ class FirmwareTarget:
     description: str
 
 
-FIRMWARE_TARGETS = {
-    "platformio-esp32s3": FirmwareTarget(
-        name="platformio-esp32s3",
-        source_dir="src",
-        common_files=(("esp_main.cc", "main.cc"), ("camera_esp32.cc", "camera_esp32.cc")),
-        cpp_extension=".cc",
-        description="PlatformIO, ESP32-S3, ESP-IDF framework with espressif/esp-tflite-micro",
-    ),
-    "platformio-nano33ble": FirmwareTarget(
-        name="platformio-nano33ble",
-        source_dir="src",
-        common_files=(("arduino_main.cpp", "main.cpp"),),
-        cpp_extension=".cpp",
-        description="PlatformIO, Arduino Nano 33 BLE Sense, Arduino_TensorFlowLite library",
-    ),
-    "arduino": FirmwareTarget(
-        name="arduino",
-        source_dir="",
-        common_files=(("arduino_main.cpp", "{sketch}.ino"),),
-        cpp_extension=".cpp",  # the Arduino builder compiles .cpp, not .cc, in a sketch folder
-        description="Arduino sketch (Arduino IDE or arduino-cli), Arduino_TensorFlowLite library",
-    ),
-    "esp-idf": FirmwareTarget(
-        name="esp-idf",
-        source_dir="main",
-        common_files=(("esp_main.cc", "main.cc"), ("camera_esp32.cc", "camera_esp32.cc")),
-        cpp_extension=".cc",
-        description="ESP-IDF project (idf.py) with espressif/esp-tflite-micro",
-    ),
-}
+FIRMWARE_TARGETS = Registry(
+    "firmware target",
+    [
+        FirmwareTarget(
+            name="platformio-esp32s3",
+            source_dir="src",
+            common_files=(("esp_main.cc", "main.cc"), ("camera_esp32.cc", "camera_esp32.cc")),
+            cpp_extension=".cc",
+            description="PlatformIO, ESP32-S3, ESP-IDF framework with espressif/esp-tflite-micro",
+        ),
+        FirmwareTarget(
+            name="platformio-nano33ble",
+            source_dir="src",
+            common_files=(("arduino_main.cpp", "main.cpp"),),
+            cpp_extension=".cpp",
+            description="PlatformIO, Arduino Nano 33 BLE Sense, Arduino_TensorFlowLite library",
+        ),
+        FirmwareTarget(
+            name="arduino",
+            source_dir="",
+            common_files=(("arduino_main.cpp", "{sketch}.ino"),),
+            cpp_extension=".cpp",  # the Arduino builder compiles .cpp, not .cc, in a sketch folder
+            description="Arduino sketch (Arduino IDE or arduino-cli), Arduino_TensorFlowLite library",
+        ),
+        FirmwareTarget(
+            name="esp-idf",
+            source_dir="main",
+            common_files=(("esp_main.cc", "main.cc"), ("camera_esp32.cc", "camera_esp32.cc")),
+            cpp_extension=".cc",
+            description="ESP-IDF project (idf.py) with espressif/esp-tflite-micro",
+        ),
+    ],
+)
 
 _SKETCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -107,21 +110,17 @@ def project_name(out_dir):
     return name
 
 
-def quantize_test_image(model_path, dataset=None, index=0):
+def quantize_test_image(model, metadata, dataset=None, index=0):
     """Pick image `index` of `dataset` (default: the model's metadata, else mnist-sample / shapes)."""
     from edgecnn.data import load_dataset
-    from edgecnn.quantize.metadata import metadata_or_default
 
-    model = tflite.read_model(model_path)
     graph = model.main
     input_tensor = graph.tensors[graph.inputs[0]]
-    output_tensor = graph.tensors[graph.outputs[0]]
     if input_tensor.type_name not in ("INT8", "UINT8") or not input_tensor.quantization.is_quantized:
         raise ConfigurationError(
-            f"{model_path}: firmware export needs an int8 or uint8 model input, "
+            f"{model.source}: firmware export needs an int8 or uint8 model input, "
             f"found {input_tensor.type_name}; quantize with --io int8"
         )
-    metadata = metadata_or_default(str(model_path), input_tensor.shape, int(output_tensor.shape[-1]))
     preprocessing = metadata.preprocessing
     if dataset is None:
         dataset = metadata.dataset or ("mnist-sample" if preprocessing.channels == 1 else "shapes")
@@ -130,16 +129,19 @@ def quantize_test_image(model_path, dataset=None, index=0):
         raise DatasetError(
             f"test image index {index} is outside {dataset} (it has {len(loaded.images)} images)"
         )
-    values = preprocessing.scale_pixels(loaded.images[index : index + 1])[0]
-    scale = float(input_tensor.quantization.scales[0])
-    zero_point = int(input_tensor.quantization.zero_points[0])
-    dtype = np.int8 if input_tensor.type_name == "INT8" else np.uint8
-    quantized = arithmetic.quantize_float(values, scale, zero_point, dtype)
+    encoder = InputEncoder(
+        preprocessing,
+        input_tensor.dtype,
+        float(input_tensor.quantization.scales[0]),
+        int(input_tensor.quantization.zero_points[0]),
+        input_tensor.name,
+    )
+    quantized = encoder.encode_pixels(loaded.images[index : index + 1])[0]
     label_index = int(loaded.labels[index])
     class_names = list(loaded.class_names)
     label = class_names[label_index] if label_index < len(class_names) else str(label_index)
     return TestImage(
-        data=quantized.astype(dtype).tobytes(),
+        data=quantized.tobytes(),
         label_index=_model_label_index(label, label_index, metadata.labels),
         label=label,
         dataset=str(dataset),
@@ -153,59 +155,37 @@ def _model_label_index(label, dataset_index, model_labels):
     return list(model_labels).index(label) if label in model_labels else dataset_index
 
 
-def _c_string(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
 def image_header(image):
-    rows = []
-    for start in range(0, len(image.data), BYTES_PER_LINE):
-        chunk = image.data[start : start + BYTES_PER_LINE]
-        rows.append("    " + ", ".join(f"0x{byte:02x}" for byte in chunk) + ",")
     return (
         f"// Generated by edgecnn export: {image.dataset} test image {image.index}, labelled "
         f"{image.label!r}, quantized for the model's {image.input_type} input; do not edit.\n"
         "#ifndef EDGECNN_TEST_IMAGE_H_\n#define EDGECNN_TEST_IMAGE_H_\n\n"
         f"constexpr int kTestImageBytes = {len(image.data)};\n"
         f"constexpr int kTestImageLabelIndex = {image.label_index};\n"
-        f"constexpr const char* kTestImageLabel = {_c_string(image.label)};\n"
+        f"constexpr const char* kTestImageLabel = {c_string(image.label)};\n"
         "alignas(16) const unsigned char g_test_image[kTestImageBytes] = {\n"
-        + "\n".join(rows)
+        + byte_rows(image.data, BYTES_PER_LINE)
         + "\n};\n\n#endif  // EDGECNN_TEST_IMAGE_H_\n"
     )
 
 
-def preprocessing_header(model_path):
+def preprocessing_header(preprocessing):
     """The scaling the model was trained with, for camera pixels: value = (pixel * scale - mean) / std."""
-    from edgecnn.quantize.metadata import metadata_or_default
-
-    graph = tflite.read_model(model_path).main
-    input_tensor = graph.tensors[graph.inputs[0]]
-    output_tensor = graph.tensors[graph.outputs[0]]
-    preprocessing = metadata_or_default(
-        str(model_path), input_tensor.shape, int(output_tensor.shape[-1])
-    ).preprocessing
     channels = preprocessing.channels
 
     def per_channel(values):
         values = list(values) * (channels if len(values) == 1 else 1)
-        return ", ".join(_c_float(value) for value in values)
+        return ", ".join(c_float(value) for value in values)
 
     return (
         "// Generated by edgecnn export from the model's preprocessing; do not edit.\n"
         "#ifndef EDGECNN_PREPROCESSING_H_\n#define EDGECNN_PREPROCESSING_H_\n\n"
         "#include \"model_settings.h\"\n\n"
-        f"constexpr float kPixelScale = {_c_float(preprocessing.scale)};\n"
+        f"constexpr float kPixelScale = {c_float(preprocessing.scale)};\n"
         f"constexpr float kPixelMean[kInputChannels] = {{{per_channel(preprocessing.mean)}}};\n"
         f"constexpr float kPixelStd[kInputChannels] = {{{per_channel(preprocessing.std)}}};\n\n"
         "#endif  // EDGECNN_PREPROCESSING_H_\n"
     )
-
-
-def _c_float(value):
-    """A C float literal; repr always has a '.' or an exponent, which the f suffix needs."""
-    text = repr(float(value))
-    return f"{text}f" if ("." in text or "e" in text) else f"{text}.0f"
 
 
 def _render(text, project):
@@ -214,13 +194,11 @@ def _render(text, project):
 
 def project_files(model_path, target_name, project, dataset=None, image_index=0):
     """relative path -> text of every file of the project, plus the figures behind them."""
-    if target_name not in FIRMWARE_TARGETS:
-        raise ConfigurationError(
-            f"unknown firmware target {target_name!r}; available: {', '.join(sorted(FIRMWARE_TARGETS))}"
-        )
-    target = FIRMWARE_TARGETS[target_name]
-    sources = tflm.generate_tflm_sources(model_path, legacy_names=True)
-    image = quantize_test_image(model_path, dataset, image_index)
+    target = FIRMWARE_TARGETS.get(target_name)
+    model = tflite.read_model(model_path)
+    metadata = artifacts.tflite_metadata(model)
+    sources = tflm.generate_tflm_sources(model_path, labels=metadata.labels, legacy_names=True)
+    image = quantize_test_image(model, metadata, dataset, image_index)
     source_dir = pathlib.PurePosixPath(target.source_dir)
     files = {}
     template_dir = TEMPLATES / target_name
@@ -230,7 +208,7 @@ def project_files(model_path, target_name, project, dataset=None, image_index=0)
                 files[path.relative_to(template_dir).as_posix()] = _render(path.read_text(), project)
     generated = dict(sources.files)
     generated["model_data" + target.cpp_extension] = generated.pop("model_data.cc")
-    generated["preprocessing.h"] = preprocessing_header(model_path)
+    generated["preprocessing.h"] = preprocessing_header(metadata.preprocessing)
     generated["test_image.h"] = image_header(image)
     generated["edgecnn_classifier.h"] = (COMMON / "edgecnn_classifier.h").read_text()
     generated["edgecnn_classifier" + target.cpp_extension] = (COMMON / "edgecnn_classifier.cc").read_text()

@@ -68,9 +68,9 @@ def quantize_keras_model(keras_model, calibration_inputs=None, mode="int8", io_t
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UnsupportedModelError(f"TFLite conversion ({mode}) failed: {first_line}") from error
     if metadata is not None:
-        from edgecnn.quantize.metadata import embed_metadata
+        from edgecnn import artifacts
 
-        tflite_bytes = embed_metadata(tflite_bytes, metadata)
+        tflite_bytes = artifacts.embed_metadata(tflite_bytes, metadata)
     return tflite_bytes
 
 

@@ -3,11 +3,10 @@
 import dataclasses
 import pathlib
 
-from edgecnn import atomic
+from edgecnn import artifacts, atomic
 from edgecnn.data import load_dataset
 from edgecnn.errors import DatasetError
 from edgecnn.quantize import converter
-from edgecnn.train import artifacts
 
 
 @dataclasses.dataclass
@@ -48,7 +47,7 @@ def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode
     input_shape = converter.model_input_shape(keras_model)
     num_classes = int(keras_model.outputs[0].shape[-1])
     labels = artifacts.read_labels_file(labels_file) if labels_file else None
-    metadata = artifacts.settings_for_model(model_path, input_shape, num_classes, scale, mean, std, labels)
+    metadata = artifacts.keras_metadata(model_path, input_shape, num_classes, scale, mean, std, labels)
     calibration = None
     used = 0
     if mode == "int8":

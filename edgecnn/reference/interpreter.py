@@ -13,6 +13,7 @@ from edgecnn import tflite
 from edgecnn.errors import ConfigurationError
 from edgecnn.reference import kernels_basic, kernels_conv
 from edgecnn.reference.kernels_common import Call
+from edgecnn.tflite import memory
 
 FLAVORS = ("tflite", "micro")
 
@@ -119,7 +120,7 @@ class Interpreter:
         from edgecnn.reference import validation
 
         validation.check_model(self)
-        self._lifetimes = self._compute_lifetimes()
+        self._lifetimes = memory.graph_lifetimes(self.subgraph)
 
     @staticmethod
     def _info(tensor):
@@ -138,22 +139,6 @@ class Interpreter:
             zero_points=quantization.zero_points,
             quantized_dimension=quantization.quantized_dimension,
         )
-
-    def _compute_lifetimes(self):
-        lifetimes = {}
-        last_op = len(self.operators) - 1
-        for index in self.subgraph.inputs:
-            lifetimes[index] = [0, 0]
-        for operator in self.operators:
-            for index in operator.inputs:
-                if index >= 0 and not self._tensors[index].is_constant:
-                    lifetimes.setdefault(index, [operator.index, operator.index])[1] = operator.index
-            for index in operator.outputs:
-                lifetimes.setdefault(index, [operator.index, operator.index])
-        for index in self.subgraph.outputs:
-            if index in lifetimes:
-                lifetimes[index][1] = max(last_op, 0)
-        return {index: tuple(span) for index, span in lifetimes.items()}
 
     def lifetimes(self):
         """Activation tensor index -> (first op index, last op index) during which it must be kept."""

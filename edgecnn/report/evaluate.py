@@ -5,12 +5,11 @@ import pathlib
 
 import numpy as np
 
-from edgecnn import atomic
+from edgecnn import artifacts, atomic
 from edgecnn.data import load_dataset
 from edgecnn.errors import ModelFileError
 from edgecnn.quantize import converter
 from edgecnn.report import metrics, render
-from edgecnn.train import artifacts
 
 FLOAT_LATENCY_IMAGES = 200
 
@@ -33,17 +32,18 @@ def float_tflite_latency(float_tflite, preprocessing, pixels, backend):
         path = pathlib.Path(directory) / "float.tflite"
         path.write_bytes(float_tflite)
         classifier = Classifier(path, backend=backend, preprocessing=preprocessing)
-        return quantized_probabilities(classifier, pixels[:FLOAT_LATENCY_IMAGES], preprocessing)[1]
+        return quantized_probabilities(classifier, pixels[:FLOAT_LATENCY_IMAGES])[1]
 
 
-def quantized_probabilities(classifier, pixels, preprocessing):
-    """Scores of a .tflite model image by image (it has batch 1), and its mean model-only latency in ms."""
-    from edgecnn.runtime.model import quantize
+def quantized_probabilities(classifier, pixels):
+    """Scores of a .tflite model image by image (it has batch 1), and its mean model-only latency in ms.
 
+    `pixels` are (N, H, W, C) uint8 at the model's size, as a dataset loaded with its preprocessing gives them.
+    """
+    prepared = classifier.encoder.encode_pixels(pixels)
     scores, elapsed = [], 0.0
-    for image in pixels:
-        prepared = quantize(preprocessing.scale_pixels(image[None]), classifier.input)
-        output, seconds = classifier.timed_predict(prepared)
+    for index in range(len(prepared)):
+        output, seconds = classifier.timed_predict(prepared[index : index + 1])
         scores.append(output)
         elapsed += seconds
     return np.stack(scores).astype(np.float32), elapsed / max(1, len(pixels)) * 1000
@@ -73,7 +73,7 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
             f"dataset {dataset_spec} has {dataset.num_classes} classes, the model has {len(classifier.labels)} outputs"
         )
     float_scores = float_probabilities(keras_model, dataset.inputs(preprocessing))
-    quantized_scores, quantized_latency = quantized_probabilities(classifier, dataset.images, preprocessing)
+    quantized_scores, quantized_latency = quantized_probabilities(classifier, dataset.images)
     report = metrics.compare(float_scores, quantized_scores, dataset.labels, classifier.labels)
     float_tflite = converter.quantize_keras_model(keras_model, mode="float32", io_type="float32")
     float_latency = float_tflite_latency(float_tflite, preprocessing, dataset.images, backend)

@@ -1,4 +1,4 @@
-"""Classification metrics from predicted probabilities: pure NumPy, shared by report, bench and demo."""
+"""Classification metrics from predicted probabilities for `edgecnn report`: pure NumPy."""
 
 import numpy as np
 

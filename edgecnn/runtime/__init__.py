@@ -1,11 +1,11 @@
 """Run a .tflite classifier on whichever runtime this machine has: LiteRT, tflite-runtime, tf.lite or NumPy.
 
 Public API: `Classifier(path, backend="auto", threads=None, delegate_text=None, fallback_cpu=False)`,
-`BACKENDS` (name -> backend class), `backend_class(name)`, `parse_delegate(text)`.
+`BACKENDS` (the table of backends, in the order `auto` tries them), `backend_class(name)`, `parse_delegate(text)`.
 """
 
-from edgecnn.runtime.backends import AUTO_ORDER, BACKENDS, backend_class
+from edgecnn.runtime.backends import BACKENDS, backend_class
 from edgecnn.runtime.delegate import parse_delegate
 from edgecnn.runtime.model import Classifier, Prediction
 
-__all__ = ["AUTO_ORDER", "BACKENDS", "Classifier", "Prediction", "backend_class", "parse_delegate"]
+__all__ = ["BACKENDS", "Classifier", "Prediction", "backend_class", "parse_delegate"]

@@ -2,7 +2,7 @@
 
 A backend takes a .tflite file and runs one batch at a time on raw tensors (int8 in, int8 out for a full-int8
 model). Quantization, preprocessing and labels live in edgecnn.runtime.model, the same for every backend.
-`BACKENDS` maps the name users pass to `--backend` to the class; `AUTO_ORDER` is the order `auto` tries.
+`BACKENDS` is the table of backends users pass to `--backend`, in the order `auto` tries them.
 """
 
 import collections
@@ -12,6 +12,7 @@ import numpy as np
 
 from edgecnn import extras
 from edgecnn.errors import ModelFileError, RuntimeBackendError
+from edgecnn.registry import Registry
 
 TensorInfo = collections.namedtuple("TensorInfo", "index name shape dtype scale zero_point")
 
@@ -20,6 +21,7 @@ class Backend:
     """One loaded model on one runtime. Subclasses set `name` and implement the loading and `invoke`."""
 
     name = ""
+    aliases = ()
     description = ""
     supports_delegates = False
 
@@ -170,39 +172,29 @@ class TensorFlowModule:
         self.load_delegate = tensorflow.lite.experimental.load_delegate
 
 
-class ReferenceBackend(Backend):
+class NumpyBackend(Backend):
     """edgecnn's NumPy interpreter: slow but exact, for debugging a model when the runtimes disagree."""
 
-    name = "reference"
-    description = "edgecnn's NumPy reference interpreter (slow, exact, for debugging)"
+    name = "numpy"
+    aliases = ("reference",)  # its name before verify's runtimes were named: it is not TFLite's BUILTIN_REF
+    description = "edgecnn's NumPy int8 interpreter (slow, exact, for debugging)"
 
     @classmethod
     def check_available(cls):
-        try:
-            reference = importlib.import_module("edgecnn.reference")
-        except ImportError as error:
-            return f"edgecnn.reference does not import ({error})"
-        if not hasattr(reference, "Interpreter"):
-            return "edgecnn.reference has no Interpreter in this version"
         return None
 
     def __init__(self, model_path, threads=None, delegates=()):
         super().__init__(model_path, threads, delegates)
         if delegates:
-            raise RuntimeBackendError("the reference backend runs on the CPU only and cannot use a delegate")
-        reference = importlib.import_module("edgecnn.reference")
+            raise RuntimeBackendError("the numpy backend runs on the CPU only and cannot use a delegate")
+        from edgecnn import reference
+
         self.interpreter = reference.Interpreter(self.model_path, flavor="tflite")
         self.input_details = [convert_reference_info(detail) for detail in self.interpreter.input_details]
         self.output_details = [convert_reference_info(detail) for detail in self.interpreter.output_details]
 
     def invoke(self, input_array):
-        result = self.interpreter.run(input_array)
-        outputs = getattr(result, "outputs", result)
-        if isinstance(outputs, dict):
-            outputs = list(outputs.values())
-        if isinstance(outputs, np.ndarray):
-            outputs = [outputs]
-        return [np.asarray(output) for output in outputs]
+        return [np.asarray(output) for output in self.interpreter.run(input_array).outputs]
 
 
 def convert_reference_info(detail):
@@ -216,26 +208,29 @@ def convert_reference_info(detail):
     )
 
 
-BACKENDS = {
-    backend.name: backend
-    for backend in (LiteRTBackend, TFLiteRuntimeBackend, TensorFlowLiteBackend, ReferenceBackend)
-}
-AUTO_ORDER = ("litert", "tflite-runtime", "tensorflow", "reference")
+# In the order `--backend auto` tries them.
+BACKENDS = Registry("backend", [LiteRTBackend, TFLiteRuntimeBackend, TensorFlowLiteBackend, NumpyBackend],
+                    error=RuntimeBackendError)
+AUTO = "auto"
+
+
+def choices():
+    """What `--backend` accepts: auto, every backend and the old names."""
+    return (AUTO, *BACKENDS.choices())
 
 
 def backend_class(name):
     """The backend class for `name`, or for `auto` the first one that can run here."""
-    if name == "auto":
+    if name == AUTO:
         reasons = []
-        for candidate in AUTO_ORDER:
-            missing = BACKENDS[candidate].check_available()
+        for candidate in BACKENDS:
+            missing = candidate.check_available()
             if missing is None:
-                return BACKENDS[candidate]
-            reasons.append(f"{candidate}: {missing}")
+                return candidate
+            reasons.append(f"{candidate.name}: {missing}")
         raise RuntimeBackendError("no inference runtime is usable here; " + "; ".join(reasons))
-    if name not in BACKENDS:
-        raise RuntimeBackendError(f"unknown backend {name!r}; choose one of auto, {', '.join(BACKENDS)}")
-    missing = BACKENDS[name].check_available()
+    candidate = BACKENDS.get(name)
+    missing = candidate.check_available()
     if missing:
-        raise RuntimeBackendError(f"backend {name} is not usable: {missing}")
-    return BACKENDS[name]
+        raise RuntimeBackendError(f"backend {candidate.name} is not usable: {missing}")
+    return candidate

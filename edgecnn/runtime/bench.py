@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from edgecnn import text_table
 from edgecnn.errors import ModelFileError
 from edgecnn.runtime.model import Classifier
 
@@ -31,16 +32,13 @@ class BenchRow:
     end_to_end_ms_p50: float
     end_to_end_ms_p95: float
     accuracy: float = None
-    top1: list = None
 
     @property
     def inferences_per_second(self):
         return 1000.0 / self.model_ms_p50 if self.model_ms_p50 > 0 else float("inf")
 
     def to_dict(self):
-        values = dataclasses.asdict(self)
-        values.pop("top1")
-        return values
+        return dataclasses.asdict(self)
 
 
 def percentiles_ms(seconds):
@@ -73,21 +71,19 @@ def measure(classifier, frames, warmup=10, runs=100, top_k=5):
 
 
 def evaluate(classifier, dataset, limit=None):
-    """Top-1 accuracy on a dataset and the predicted labels (in dataset order)."""
-    images, labels = dataset.images, dataset.labels
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    predicted = [int(np.argmax(classifier.predict(classifier.prepare(image)))) for image in images]
-    accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels))) if len(labels) else float("nan")
-    return accuracy, predicted
+    """Top-1 accuracy on a dataset (the first `limit` images)."""
+    images, labels = dataset.images[:limit], dataset.labels[:limit]
+    prepared = classifier.prepare_batch(images)
+    predicted = [int(np.argmax(classifier.predict(prepared[index : index + 1]))) for index in range(len(images))]
+    return float(np.mean(np.asarray(predicted) == np.asarray(labels))) if len(labels) else float("nan")
 
 
 def keras_to_float_tflite(path):
     """Convert a .keras model to float32 TFLite bytes with batch 1, as `edgecnn quantize` would (TensorFlow needed)."""
+    from edgecnn import artifacts
     from edgecnn.quantize.converter import quantize_keras_model
-    from edgecnn.train.artifacts import load_keras_model
 
-    return quantize_keras_model(load_keras_model(path), mode="float32", io_type="float32")
+    return quantize_keras_model(artifacts.load_keras_model(path), mode="float32", io_type="float32")
 
 
 def bench_model(
@@ -125,9 +121,7 @@ def bench_model(
         if dataset is not None:
             frames = list(dataset.images[: max(1, min(len(dataset.images), runs))])
         model_seconds, end_to_end_seconds = measure(classifier, frames, warmup, runs)
-        accuracy, top1 = (None, None)
-        if dataset is not None:
-            accuracy, top1 = evaluate(classifier, dataset, limit)
+        accuracy = None if dataset is None else evaluate(classifier, dataset, limit)
     finally:
         if temporary:
             os.unlink(temporary)
@@ -145,7 +139,6 @@ def bench_model(
         end_to_end_ms_p50=end_p50,
         end_to_end_ms_p95=end_p95,
         accuracy=accuracy,
-        top1=top1,
     )
 
 
@@ -171,14 +164,8 @@ def format_table(rows):
         for column in COLUMNS
         if column[0] != "accuracy" or any(row.accuracy is not None for row in rows)
     ]
-    cells = [[title for _, title, _ in columns]]
-    for row in rows:
-        values = []
-        for key, _, pattern in columns:
-            value = getattr(row, key)
-            values.append("-" if value is None else pattern.format(value))
-        cells.append(values)
-    widths = [max(len(line[index]) for line in cells) for index in range(len(columns))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    cells = [
+        ["-" if getattr(row, key) is None else pattern.format(getattr(row, key)) for key, _, pattern in columns]
+        for row in rows
+    ]
+    return text_table.format_table([title for _, title, _ in columns], cells, rule=True)

@@ -19,7 +19,6 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
-    required: bool = False  # a missing optional piece is informational
 
     def line(self):
         status = "ok" if self.ok else "missing"
@@ -42,7 +41,6 @@ def check_python():
         ok,
         f"{version} ({platform.machine()}, {platform.system()})",
         "edgecnn needs Python 3.9 or newer",
-        required=True,
     )
 
 
@@ -55,7 +53,7 @@ def check_numpy():
 
 
 def check_runtime(name):
-    backend = backends.BACKENDS[name]
+    backend = backends.BACKENDS.get(name)
     missing = backend.check_available()
     if missing is None:
         version = ""
@@ -188,7 +186,7 @@ def build_flag(build_information, name):
 
 def run_checks():
     checks = [check_python(), check_numpy()]
-    checks += [check_runtime(name) for name in backends.AUTO_ORDER]
+    checks += [check_runtime(name) for name in backends.BACKENDS.names()]
     checks.append(check_tensorflow())
     checks += [check_edgetpu_library(), check_edgetpu_devices(), check_cameras(), check_picamera2()]
     checks += check_opencv()

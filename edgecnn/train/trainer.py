@@ -6,11 +6,10 @@ import pathlib
 
 import numpy as np
 
-from edgecnn import atomic, extras
+from edgecnn import artifacts, atomic, extras
+from edgecnn.artifacts import ModelMetadata
 from edgecnn.data import Preprocessing, load_dataset
 from edgecnn.errors import ConfigurationError
-from edgecnn.quantize.metadata import ModelMetadata
-from edgecnn.train import artifacts
 
 VALIDATION_FRACTION = 0.1
 
@@ -98,8 +97,7 @@ def save_outputs(out_dir, model, metadata, history, test_accuracy, seed):
     model_path = out_dir / "model.keras"
     with atomic.atomic_path(model_path) as temporary:
         model.save(temporary)
-    atomic.write_text(out_dir / artifacts.SETTINGS_FILE, metadata.to_json() + "\n")
-    atomic.write_text(out_dir / artifacts.LABELS_FILE, "\n".join(metadata.labels) + "\n")
+    artifacts.write_settings(out_dir, metadata)
     record = {"history": history, "test_accuracy": test_accuracy, "seed": seed,
               "epochs": len(next(iter(history.values()), []))}
     atomic.write_text(out_dir / "history.json", json.dumps(record, indent=1) + "\n")

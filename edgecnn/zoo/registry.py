@@ -11,11 +11,13 @@ import re
 
 from edgecnn import extras
 from edgecnn.errors import ConfigurationError
+from edgecnn.registry import Registry
 
 # Builder arguments that every builder takes and create_model() passes itself.
 COMMON_ARGUMENTS = ("input_shape", "num_classes")
 
-_REGISTRY = {}
+# The zoo's table, filled by @register_model as the family modules are imported.
+MODELS = Registry("model")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +48,8 @@ def register_model(name, default_input_shape, description=None):
     shape = _checked_shape(default_input_shape, f"default input shape of {name!r}")
 
     def decorator(builder):
-        if name in _REGISTRY:
-            existing = _REGISTRY[name].builder
+        if name in MODELS:
+            existing = MODELS.get(name).builder
             raise ConfigurationError(
                 f"model {name!r} is already registered by {existing.__module__}.{existing.__qualname__}"
             )
@@ -61,7 +63,7 @@ def register_model(name, default_input_shape, description=None):
             if option not in COMMON_ARGUMENTS and parameter.default is not inspect.Parameter.empty
         }
         text = description or (inspect.getdoc(builder) or "").split("\n")[0]
-        _REGISTRY[name] = ModelInfo(name, shape, text, options, builder)
+        MODELS.add(ModelInfo(name, shape, text, options, builder))
         return builder
 
     return decorator
@@ -69,22 +71,19 @@ def register_model(name, default_input_shape, description=None):
 
 def unregister_model(name):
     """Remove a model (for tests and plug-ins that replace a builder)."""
-    _REGISTRY.pop(name, None)
+    MODELS.remove(name)
 
 
 def list_models(pattern="*"):
     """Sorted names of registered models matching an fnmatch pattern such as "resnet*"."""
-    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+    return sorted(name for name in MODELS.names() if fnmatch.fnmatchcase(name, pattern))
 
 
 def model_info(name):
     """The ModelInfo of a registered model; ConfigurationError listing valid names if unknown."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigurationError(
-            f"unknown model {name!r}; valid models: {', '.join(list_models())}"
-        ) from None
+    if name not in MODELS:
+        raise ConfigurationError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
+    return MODELS.get(name)
 
 
 def create_model(name, input_shape=None, num_classes=10, **options):

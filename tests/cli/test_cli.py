@@ -49,3 +49,31 @@ def test_console_script_reports_errors_in_one_line():
                                 "mnist-sample", "--out", "x.tflite"], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2
     assert completed.stderr == "error: model file not found: nowhere.keras\n"
+
+
+def test_usage_errors_are_one_error_line_with_exit_code_2(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x" * 64)
+    cases = [
+        (["bench", str(model), "--threads", "a"], "--threads"),
+        (["export", str(model), "--target", "nosuch", "--out", str(tmp_path / "out")], "'nosuch'"),
+        (["verify", str(model), "--count", "0"], "--count"),
+        (["quantize", "m.keras", "--samples", "-1", "--out", "x.tflite"], "--samples"),
+        (["no-such-command"], "no-such-command"),
+        (["zoo", "--no-such-option"], "--no-such-option"),
+    ]
+    for arguments, fragment in cases:
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 2, (arguments, result.output)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], (arguments, result.output)
+    assert not (tmp_path / "out").exists()
+
+
+def test_old_runtime_names_are_accepted_aliases():
+    from edgecnn.runtime import BACKENDS
+    from edgecnn.verify import RUNTIMES
+
+    assert BACKENDS["reference"] is BACKENDS["numpy"]
+    assert [RUNTIMES[name].name for name in ("reference", "optimized", "micro")] == ["litert-ref", "litert", "tflm"]
+    assert "litert-ref" in RUNTIMES.choices() and "reference" in RUNTIMES.choices()

@@ -29,9 +29,9 @@ def lenet5_int8(tmp_path_factory, digits):
     import keras
 
     import edgecnn.zoo.classic  # noqa: F401 - registers lenet5
+    from edgecnn.artifacts import ModelMetadata
     from edgecnn.data.preprocessing import Preprocessing
     from edgecnn.data.registry import load_dataset
-    from edgecnn.quantize.metadata import ModelMetadata
     from edgecnn.zoo.registry import create_model
 
     keras.utils.set_random_seed(0)

@@ -22,9 +22,9 @@ def rgb_models(tmp_path_factory):
     pytest.importorskip("tensorflow")
     import keras
 
+    from edgecnn.artifacts import ModelMetadata
     from edgecnn.data.preprocessing import Preprocessing
     from edgecnn.quantize.converter import quantize_keras_model
-    from edgecnn.quantize.metadata import ModelMetadata
 
     keras.utils.set_random_seed(1)
     inputs = keras.Input((12, 16, 3))
@@ -53,7 +53,7 @@ def rgb_models(tmp_path_factory):
 def reference_inputs(classifier, images):
     """What the model is fed without any fast path: Preprocessing.apply, then quantize, image by image."""
     return np.concatenate(
-        [model.quantize(classifier.preprocessing.apply([image]), classifier.input) for image in images]
+        [classifier.encoder.quantize(classifier.preprocessing.apply([image])) for image in images]
     )
 
 

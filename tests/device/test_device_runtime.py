@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from device_helpers import json_lines, run_cli
 
+from edgecnn.data import encoding
 from edgecnn.errors import ConfigurationError, RuntimeBackendError
 from edgecnn.runtime import BACKENDS, Classifier, backend_class, delegate, model
 
@@ -22,9 +23,9 @@ def test_litert_and_tflite_agree_on_top1_and_within_one_step(lenet5_int8, digits
 
 
 def test_reference_backend_gives_the_same_top1(lenet5_int8, digits):
-    if BACKENDS["reference"].check_available() is not None:
+    if BACKENDS["numpy"].check_available() is not None:
         pytest.skip("edgecnn.reference is not ready")
-    reference = Classifier(lenet5_int8, backend="reference")
+    reference = Classifier(lenet5_int8, backend="numpy")
     litert = Classifier(lenet5_int8, backend="litert")
     images = digits.images[:5]
     assert [reference.classify(image, 1).class_index for image in images] == [
@@ -48,7 +49,8 @@ def test_tflite_runtime_is_reported_unusable_with_numpy_2():
 def test_input_quantization_rounds_half_away_from_zero_and_saturates():
     tensor = model.backends.TensorInfo(0, "input", (1, 4), np.dtype(np.int8), 0.5, -3)
     values = np.array([[0.25, -0.25, 100.0, -100.0]], np.float32)  # x / s = 0.5, -0.5, 200, -200
-    np.testing.assert_array_equal(model.quantize(values, tensor), [[-2, -4, 127, -128]])
+    quantized = encoding.quantize(values, tensor.dtype, tensor.scale, tensor.zero_point)
+    np.testing.assert_array_equal(quantized, [[-2, -4, 127, -128]])
     np.testing.assert_allclose(model.dequantize(np.array([-3, 1], np.int8), tensor), [0.0, 2.0])
 
 
@@ -111,7 +113,7 @@ def test_missing_libedgetpu_fails_clearly_and_fallback_cpu_runs(lenet5_int8, dig
 
 def test_reference_backend_refuses_a_delegate(lenet5_int8):
     with pytest.raises(RuntimeBackendError, match="CPU only"):
-        delegate.load_edgetpu_delegate(BACKENDS["reference"], delegate.parse_delegate("edgetpu"))
+        delegate.load_edgetpu_delegate(BACKENDS["numpy"], delegate.parse_delegate("edgetpu"))
 
 
 def test_pixel_lookup_table_gives_exactly_the_preprocessed_quantized_input(lenet5_int8):
@@ -119,7 +121,7 @@ def test_pixel_lookup_table_gives_exactly_the_preprocessed_quantized_input(lenet
     generator = np.random.default_rng(0)
     for shape in [(28, 28, 3), (28, 28), (50, 70, 3)]:
         image = generator.integers(0, 256, shape, dtype=np.uint8)
-        expected = model.quantize(classifier.preprocessing.apply([image]), classifier.input)
+        expected = classifier.encoder.quantize(classifier.preprocessing.apply([image]))
         prepared = classifier.prepare(image)
         assert prepared.dtype == np.int8 and prepared.shape == (1, 28, 28, 1)
         np.testing.assert_array_equal(prepared, expected)

@@ -23,9 +23,9 @@ def bundle_model(tmp_path_factory):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
+    from edgecnn.artifacts import ModelMetadata
     from edgecnn.data import Preprocessing
     from edgecnn.quantize.converter import quantize_keras_model
-    from edgecnn.quantize.metadata import ModelMetadata
 
     inputs = keras.Input((16, 16, 3))
     x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
@@ -123,7 +123,7 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
     assert "edgecnn-classify.service" not in result.stderr
 
 
-@pytest.mark.parametrize("board", sorted(bundles.BOARDS))
+@pytest.mark.parametrize("board", bundles.BOARDS.names())
 def test_install_script_passes_bash_n(board, tmp_path):
     bash = shutil.which("bash")
     if bash is None:

@@ -101,9 +101,9 @@ def digit_model(tmp_path_factory):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
+    from edgecnn.artifacts import ModelMetadata
     from edgecnn.data import Preprocessing, load_dataset
     from edgecnn.quantize.converter import quantize_keras_model
-    from edgecnn.quantize.metadata import ModelMetadata
 
     rng = np.random.default_rng(3)
     inputs = keras.Input((28, 28, 1))
@@ -130,7 +130,7 @@ def digit_model(tmp_path_factory):
 def projects(digit_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("firmware_projects")
     made = {}
-    for target in firmware.FIRMWARE_TARGETS:
+    for target in firmware.FIRMWARE_TARGETS.names():
         out = root / target / PROJECT
         firmware.export_firmware(digit_model, out, target)
         made[target] = out

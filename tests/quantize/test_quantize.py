@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgecnn import tflite
+from edgecnn.artifacts import read_tflite_metadata
 from edgecnn.cli import main
-from edgecnn.quantize.metadata import read_model_metadata
 
 
 def run_cli(*arguments):
@@ -34,7 +34,7 @@ def test_full_int8_model_has_int8_io_one_reshape_and_metadata(trained_lenet):
     detail = interpreter.get_input_details()[0]
     assert detail["dtype"] == np.int8 and list(detail["shape"]) == [1, 28, 28, 1]
     assert interpreter.get_output_details()[0]["dtype"] == np.int8
-    metadata = read_model_metadata(str(path))
+    metadata = read_tflite_metadata(str(path))
     assert metadata.labels == [str(digit) for digit in range(10)]
     assert metadata.preprocessing.input_shape == (28, 28, 1)
     assert metadata.model_name == "lenet5" and metadata.dataset == "mnist-sample"
@@ -50,10 +50,10 @@ def test_weights_are_per_channel(trained_lenet):
 def test_quantized_model_agrees_with_float_and_runs_in_tflite_micro(trained_lenet):
     from tflite_micro.python.tflite_micro import runtime
 
+    from edgecnn.artifacts import load_keras_model
     from edgecnn.data import load_dataset
-    from edgecnn.train.artifacts import load_keras_model
 
-    metadata = read_model_metadata(str(trained_lenet["tflite"]))
+    metadata = read_tflite_metadata(str(trained_lenet["tflite"]))
     dataset = load_dataset("mnist-sample", metadata.preprocessing, split="test").take(50)
     inputs = dataset.inputs(metadata.preprocessing)
     float_predictions = np.argmax(load_keras_model(trained_lenet["keras"]).predict(inputs, verbose=0), axis=1)
@@ -91,7 +91,7 @@ def test_other_modes_and_io_types(trained_lenet, tmp_path, io_type, mode, input_
     assert result.exit_code == 0, result.output
     interpreter = litert_interpreter(out)
     assert interpreter.get_input_details()[0]["dtype"] == input_dtype
-    assert read_model_metadata(str(out)).labels[3] == "3"
+    assert read_tflite_metadata(str(out)).labels[3] == "3"
 
 
 def test_foreign_model_gets_default_preprocessing_and_overrides(tmp_path):
@@ -104,10 +104,10 @@ def test_foreign_model_gets_default_preprocessing_and_overrides(tmp_path):
     result = run_cli("quantize", tmp_path / "foreign.keras", "--calibration", "shapes", "--samples", 10,
                      "--mean", "0.5", "--std", "0.25", "--out", out)
     assert result.exit_code == 0, result.output
-    preprocessing = read_model_metadata(str(out)).preprocessing
+    preprocessing = read_tflite_metadata(str(out)).preprocessing
     assert preprocessing.input_shape == (12, 12, 3)
     assert preprocessing.mean == (0.5,) and preprocessing.std == (0.25,)
-    assert read_model_metadata(str(out)).labels == ["0", "1", "2"]
+    assert read_tflite_metadata(str(out)).labels == ["0", "1", "2"]
 
 
 def test_bad_inputs_fail_in_one_line_and_write_nothing(trained_lenet, tmp_path):

@@ -5,7 +5,8 @@ import pytest
 import reference_models
 
 from edgecnn.errors import ConfigurationError, ModelFileError, UnsupportedModelError
-from edgecnn.reference import SUPPORTED_OPS, Interpreter, memory
+from edgecnn.reference import SUPPORTED_OPS, Interpreter
+from edgecnn.tflite import memory
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_lifetimes_and_memory_plan(interpreter):
         for index in operator.inputs:
             if index in lifetimes:
                 assert lifetimes[index][0] <= operator.index <= lifetimes[index][1]
-    plan = memory.plan_memory(interpreter)
+    plan = memory.plan_memory(interpreter.subgraph, interpreter.lifetimes())
     sizes = {tensor.index: tensor.size for tensor in plan.tensors}
     assert sizes[interpreter.input_details[0].index] == 20 * 20 * 3
     assert plan.greedy_arena_bytes >= plan.peak_live_bytes > 0
@@ -83,17 +84,13 @@ def test_greedy_plan_on_a_known_chain():
     """A chain a -> b -> c: a and c can share offset 0, so the arena is the two largest neighbours."""
 
     class Chain:
-        tensor_details = [
+        tensors = [
             type("Info", (), {"name": name, "nbytes": size})()
             for name, size in (("a", 100), ("b", 40), ("c", 90))
         ]
         operators = [object(), object()]
 
-        @staticmethod
-        def lifetimes():
-            return {0: (0, 0), 1: (0, 1), 2: (1, 1)}
-
-    plan = memory.plan_memory(Chain())
+    plan = memory.plan_memory(Chain(), {0: (0, 0), 1: (0, 1), 2: (1, 1)})
     assert plan.peak_live_bytes == 140
     offsets = {tensor.name: tensor.offset for tensor in plan.tensors}
     assert offsets == {"a": 0, "b": 112, "c": 0}

@@ -21,7 +21,7 @@ def test_training_writes_every_output(trained_lenet):
 
 
 def test_same_seed_gives_same_weights(tmp_path):
-    from edgecnn.train.artifacts import load_keras_model
+    from edgecnn.artifacts import load_keras_model
 
     runs = []
     for name, seed in (("first", 3), ("second", 3), ("third", 4)):

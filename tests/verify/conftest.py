@@ -36,9 +36,9 @@ def verify_models(tmp_path_factory):
     pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")
     from edgecnn import zoo
+    from edgecnn.artifacts import ModelMetadata
     from edgecnn.data import Preprocessing, load_dataset
     from edgecnn.quantize.converter import quantize_keras_model
-    from edgecnn.quantize.metadata import ModelMetadata
 
     directory = tmp_path_factory.mktemp("verify_models")
     preprocessing = Preprocessing.for_input_shape((28, 28, 1))

@@ -1,5 +1,6 @@
 """`edgecnn verify` on real converted models: exit codes, JSON counts, --isolate, and one-line errors."""
 
+import dataclasses
 import json
 
 import numpy
@@ -7,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgecnn.cli import main
-from edgecnn.reference import Interpreter, compare_keras, compare_runtimes, interpreter
+from edgecnn.reference import Interpreter, interpreter
+from edgecnn.verify import keras_layers, runtimes
 
 pytest.importorskip("ai_edge_litert")
 
@@ -49,26 +51,26 @@ def test_correct_model_is_bit_exact_with_reference_and_micro(verify_models, tmp_
     assert result.exit_code == 0, result.output
     report = json.loads(report_path.read_text())
     tensor_count = computed_tensor_count(verify_models["digits_int8"])
-    assert report["reference"] == {**report["reference"], "mismatched_elements": 0, "tensors": tensor_count}
-    assert report["micro"]["mismatched_elements"] == 0
-    assert report["micro"]["tensors"] == 1  # TFLite Micro exposes the output only
-    assert report["optimized"]["tensors"] >= 1
+    assert report["litert-ref"] == {**report["litert-ref"], "mismatched_elements": 0, "tensors": tensor_count}
+    assert report["tflm"]["mismatched_elements"] == 0
+    assert report["tflm"]["tensors"] == 1  # TFLite Micro exposes the output only
+    assert report["litert"]["tensors"] >= 1
     assert report["images"] == 12
     assert report["bit_exact"] is True
     assert 0 < report["memory"]["peak_live_bytes"] <= report["memory"]["greedy_arena_bytes"]
-    assert {row["verdict"] for row in report["reference"]["rows"]} == {"bit-exact"}
+    assert {row["verdict"] for row in report["litert-ref"]["rows"]} == {"bit-exact"}
     assert "bit-exact" in result.output and "peak live" in result.output
 
 
 def test_dataset_inputs_and_keras_layer_comparison(verify_models, tmp_path):
     report_path = tmp_path / "verify.json"
     result = run_verify(
-        verify_models["digits_int8"], "--dataset", "mnist-sample", "--count", 16, "--against", "reference",
+        verify_models["digits_int8"], "--dataset", "mnist-sample", "--count", 16, "--against", "litert-ref",
         "--keras", verify_models["digits_keras"], "--json", report_path,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(report_path.read_text())
-    assert set(report) >= {"reference", "keras", "memory"} and "micro" not in report
+    assert set(report) >= {"litert-ref", "keras", "memory"} and "tflm" not in report
     assert "16 images of mnist-sample" in report["inputs"]
     layers = {row["layer"]: row for row in report["keras"]["layers"]}
     assert layers["conv1"]["matched_by"] == "name"
@@ -85,23 +87,23 @@ def test_dataset_inputs_and_keras_layer_comparison(verify_models, tmp_path):
 def test_kernel_off_by_one_fails_with_exit_1(verify_models, tmp_path, add_one_to_max_pool):
     report_path = tmp_path / "verify.json"
     result = run_verify(
-        verify_models["digits_int8"], "--random", 6, "--against", "reference", "--json", report_path
+        verify_models["digits_int8"], "--random", 6, "--against", "litert-ref", "--json", report_path
     )
     assert result.exit_code == 1, result.output
     report = json.loads(report_path.read_text())
-    assert report["reference"]["mismatched_elements"] > 0
+    assert report["litert-ref"]["mismatched_elements"] > 0
     assert report["bit_exact"] is False
-    assert "NOT bit-exact with reference" in result.output
+    assert "NOT bit-exact with litert-ref" in result.output
 
 
 def test_isolate_pins_the_difference_to_the_one_wrong_op(verify_models, tmp_path, add_one_to_max_pool):
     end_to_end_path, isolated_path = tmp_path / "end_to_end.json", tmp_path / "isolated.json"
     model = verify_models["digits_int8"]
-    run_verify(model, "--random", 6, "--against", "reference", "--json", end_to_end_path)
-    result = run_verify(model, "--random", 6, "--against", "reference", "--isolate", "--json", isolated_path)
+    run_verify(model, "--random", 6, "--against", "litert-ref", "--json", end_to_end_path)
+    result = run_verify(model, "--random", 6, "--against", "litert-ref", "--isolate", "--json", isolated_path)
     assert result.exit_code == 1, result.output
-    end_to_end = json.loads(end_to_end_path.read_text())["reference"]["rows"]
-    isolated = json.loads(isolated_path.read_text())["reference"]["rows"]
+    end_to_end = json.loads(end_to_end_path.read_text())["litert-ref"]["rows"]
+    isolated = json.loads(isolated_path.read_text())["litert-ref"]["rows"]
     differing_end_to_end = [row["op_name"] for row in end_to_end if row["differing"]]
     differing_isolated = [row["op_name"] for row in isolated if row["differing"]]
     # End to end the error spreads to the ops after the pool; isolated, only the pool itself differs.
@@ -117,13 +119,13 @@ def test_optimized_path_is_within_one_lsb_per_op(verify_models, tmp_path):
         "--random",
         8,
         "--against",
-        "optimized",
+        "litert",
         "--isolate",
         "--json",
         report_path,
     )
     assert result.exit_code == 0, result.output
-    optimized = json.loads(report_path.read_text())["optimized"]
+    optimized = json.loads(report_path.read_text())["litert"]
     assert optimized["isolated"] is True and optimized["tensors"] >= 1
     # XNNPACK requantizes in float32; 1-2 LSB per op is what the numerics notes measured, more is a bug.
     assert optimized["max_abs_diff"] <= 2, optimized["rows"]
@@ -182,16 +184,17 @@ def test_unsupported_op_names_the_op(verify_models, monkeypatch):
 
 
 def test_unknown_runtime_and_dataset(verify_models):
-    assert_one_line_error(run_verify(verify_models["digits_int8"], "--against", "gpu"), "'gpu'", "reference")
+    assert_one_line_error(run_verify(verify_models["digits_int8"], "--against", "gpu"), "'gpu'", "litert-ref")
     assert_one_line_error(run_verify(verify_models["digits_int8"], "--dataset", "no-such-set"), "no-such-set")
 
 
 def test_missing_runtime_is_skipped_by_default_and_an_error_when_named(verify_models, monkeypatch):
-    monkeypatch.setitem(compare_runtimes.RUNTIME_MODULES, "micro", "tflite_micro.not_installed_here")
+    missing = dataclasses.replace(runtimes.RUNTIMES["tflm"], module="tflite_micro.not_installed_here")
+    monkeypatch.setitem(runtimes.RUNTIMES._specs, "tflm", missing)
     result = run_verify(verify_models["digits_int8"], "--random", 2)
     assert result.exit_code == 0, result.output
-    assert "skipped micro" in result.output
-    named = run_verify(verify_models["digits_int8"], "--random", 2, "--against", "reference,micro")
+    assert "skipped tflm" in result.output
+    named = run_verify(verify_models["digits_int8"], "--random", 2, "--against", "litert-ref,tflm")
     assert_one_line_error(named, 'pip install "edgecnn[dev]"')
 
 
@@ -210,7 +213,7 @@ def test_layer_matching_by_name_fused_names_and_shape_order():
         ("model/dense_1/MatMul", (10,)),
         ("Identity:0", (10,)),
     ]
-    matches = compare_keras.match_layers(layers, candidates)
+    matches = keras_layers.match_layers(layers, candidates)
     assert matches == {
         2: (0, "name"),  # the fused tensor is the output of the last layer folded into it
         3: (1, "name"),
@@ -223,6 +226,6 @@ def test_keras_file_that_is_not_a_keras_model(verify_models, tmp_path):
     not_keras = tmp_path / "notes.keras"
     not_keras.write_text("not a zip archive\n")
     result = run_verify(
-        verify_models["digits_int8"], "--random", 2, "--against", "reference", "--keras", not_keras
+        verify_models["digits_int8"], "--random", 2, "--against", "litert-ref", "--keras", not_keras
     )
     assert_one_line_error(result, "notes.keras", "not a Keras model")

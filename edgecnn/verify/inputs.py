@@ -4,8 +4,9 @@ import dataclasses
 
 import numpy as np
 
+from edgecnn import artifacts
+from edgecnn.data.encoding import InputEncoder
 from edgecnn.errors import ConfigurationError, UnsupportedModelError
-from edgecnn.reference import arithmetic
 
 
 @dataclasses.dataclass
@@ -61,10 +62,9 @@ def random_inputs(interpreter, count, seed):
     return VerifyInputs(quantized, floats, f"{count} random int8 inputs (seed {seed})")
 
 
-def dataset_inputs(interpreter, model_source, spec, count, seed):
+def dataset_inputs(interpreter, spec, count, seed):
     """`count` images of dataset `spec`, preprocessed with the model's own metadata, then quantized."""
-    from edgecnn.data import Preprocessing, load_dataset
-    from edgecnn.quantize.metadata import read_model_metadata
+    from edgecnn.data import load_dataset
 
     if len(interpreter.input_details) != 1:
         raise UnsupportedModelError(
@@ -79,10 +79,8 @@ def dataset_inputs(interpreter, model_source, spec, count, seed):
         raise UnsupportedModelError(
             f"--dataset needs an image input (H, W, C); input {info.name} has shape {list(info.shape)}"
         )
-    metadata = read_model_metadata(model_source)
-    preprocessing = (
-        metadata.preprocessing if metadata is not None else Preprocessing.for_input_shape(input_shape)
-    )
+    metadata = artifacts.tflite_metadata(interpreter.model, strict=True)
+    preprocessing = metadata.preprocessing
     if tuple(preprocessing.input_shape) != input_shape:
         raise UnsupportedModelError(
             f"the model's preprocessing makes {preprocessing.input_shape} images but its input {info.name} "
@@ -91,14 +89,15 @@ def dataset_inputs(interpreter, model_source, spec, count, seed):
     dataset = load_dataset(spec, preprocessing).take(count, seed=seed)
     if len(dataset) == 0:
         raise ConfigurationError(f"dataset {spec!r} has no images")
-    floats = dataset.inputs(preprocessing)
+    encoder = InputEncoder.for_tensor(preprocessing, info)
+    floats = encoder.floats(dataset.images)
     if floats.shape[1:] != input_shape:
         raise UnsupportedModelError(
             f"dataset {spec!r} gives inputs of shape {floats.shape[1:]}, model takes {input_shape}"
         )
-    where = "the model's metadata" if metadata is not None else "defaults for its input shape"
+    where = "the model's metadata" if metadata.from_model else "defaults for its input shape"
     return VerifyInputs(
-        [arithmetic.quantize_float(floats, info.scale, info.zero_point)],
+        [encoder.encode_pixels(dataset.images)],
         [floats],
         f"{len(dataset)} images of {spec} (preprocessing from {where})",
     )

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from edgecnn import extras
+from edgecnn import artifacts, extras
 from edgecnn.errors import ModelFileError
 
 MATCHED_BY_NAME = "name"
@@ -118,23 +118,9 @@ def _keras_outputs(model, layers, float_inputs):
     return [np.concatenate([chunk[position] for chunk in chunks]) for position in range(len(layers))]
 
 
-def load_keras_model(keras_path):
-    import pathlib
-    import zipfile
-
-    if pathlib.Path(keras_path).suffix == ".keras" and not zipfile.is_zipfile(keras_path):
-        raise ModelFileError(f"{keras_path}: not a Keras model (a .keras file is a zip archive)")
-    extras.tensorflow("comparing with a Keras model")
-    keras = extras.require("keras", "comparing with a Keras model")
-    try:
-        return keras.models.load_model(str(keras_path), compile=False)
-    except (OSError, ValueError, TypeError) as error:
-        raise ModelFileError(f"{keras_path}: cannot load Keras model: {str(error).splitlines()[0]}") from None
-
-
 def compare_with_keras(interpreter, run, keras_path, float_inputs):
     """Rows {layer, tensor, tensor_index, matched_by, sqnr_db, cosine} for every Keras layer, and notes."""
-    model = load_keras_model(keras_path)
+    model = artifacts.load_keras_model(keras_path, "comparing with a Keras model")
     notes = []
     layers = [
         layer

@@ -1,8 +1,5 @@
 """`edgecnn verify`'s text report: one table per runtime, the Keras comparison, activation memory, a verdict."""
 
-from edgecnn.reference.compare import EXACT_RUNTIMES
-
-
 def shorten(text, width):
     return text if len(text) <= width else "..." + text[-(width - 3) :]
 
@@ -72,7 +69,7 @@ def format_report(report, show_lifetimes=True):
 
 
 def summary_line(report):
-    exact_runtimes = [name for name in report.comparisons if name in EXACT_RUNTIMES]
+    exact_runtimes = report.exact_runtimes
     if not report.comparisons:
         return "verdict: nothing compared, no runtime available"
     if not exact_runtimes:

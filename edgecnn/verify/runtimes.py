@@ -1,80 +1,57 @@
-"""The runtimes the NumPy interpreter is checked against, each run one image at a time.
+"""The runtimes the NumPy interpreter is checked against: one table, from which `verify --against` takes its choices.
 
-reference: TFLite's C++ reference kernels (BUILTIN_REF), every tensor readable.
-optimized: TFLite's default path (XNNPACK and optimized kernels); intermediates that the delegate never writes
-           back are detected with a sentinel and left out.
-micro:     TFLite Micro, outputs only.
+litert-ref: TFLite's C++ reference kernels (LiteRT with BUILTIN_REF), every tensor readable.
+litert:     LiteRT's default path (XNNPACK and optimized kernels); intermediates that the delegate never writes
+            back are detected with a sentinel and left out.
+tflm:       TFLite Micro through its Python package, outputs only.
 
 Every runner returns {tensor_index: array (N, ...)}: the batch-1 axis of each tensor replaced by the N images.
 """
 
-import contextlib
+import dataclasses
 import os
-import sys
 import warnings
 
 import numpy as np
 
 from edgecnn import extras
 from edgecnn.errors import RuntimeBackendError
+from edgecnn.registry import Registry
 
-RUNTIME_NAMES = ("reference", "optimized", "micro")
+EVERY_TENSOR = "every tensor"
+READABLE_TENSORS = "the tensors its delegate writes back"
+OUTPUTS_ONLY = "outputs only"
 
-# runtime name -> (module it needs, interpreter flavor of the NumPy interpreter it is compared with)
-RUNTIME_MODULES = {
-    "reference": "ai_edge_litert.interpreter",
-    "optimized": "ai_edge_litert.interpreter",
-    "micro": "tflite_micro.python.tflite_micro.runtime",
-}
-RUNTIME_FLAVORS = {"reference": "tflite", "optimized": "tflite", "micro": "micro"}
-RUNTIME_DESCRIPTIONS = {
-    "reference": "TFLite reference kernels (BUILTIN_REF)",
-    "optimized": "TFLite default optimized path (XNNPACK)",
-    "micro": "TFLite Micro",
-}
 
-# A value pattern written into intermediates before each invoke: a tensor still holding it afterwards was not
-# written back by a delegate and cannot be compared.
+@dataclasses.dataclass(frozen=True)
+class RuntimeSpec:
+    """One runtime verify compares with: what it needs, what it exposes and how exact it must be."""
+
+    name: str
+    description: str
+    module: str  # the Python module it needs
+    flavor: str  # the NumPy interpreter's flavor it is compared with
+    exposes: str  # EVERY_TENSOR, READABLE_TENSORS or OUTPUTS_ONLY
+    exact: bool  # the NumPy interpreter must match it bit for bit (else float32 rounding is allowed)
+    runner: object = dataclasses.field(repr=False)  # (spec, model_path, output_indices) -> runner
+    aliases: tuple = ()
+
+    def missing(self):
+        """None when the runtime's Python package imports, else the reason."""
+        try:
+            extras.require(self.module, self.description)
+        except Exception as error:  # noqa: BLE001 - a broken install counts as missing, whatever it raises
+            return str(error)
+        return None
+
+    def create_runner(self, model_path, output_indices):
+        extras.require(self.module, self.description)
+        return self.runner(self, model_path, output_indices)
+
+
+# _SENTINEL_SEED: a value pattern written into intermediates before each invoke: a tensor still holding it
+# afterwards was not written back by a delegate and cannot be compared.
 _SENTINEL_SEED = 20240917
-
-
-def is_installed(runtime_name):
-    """Whether the Python package behind `runtime_name` imports."""
-    try:
-        extras.require(RUNTIME_MODULES[runtime_name])
-    except Exception:  # noqa: BLE001 - a broken install counts as missing, whatever it raises
-        return False
-    return True
-
-
-def require_runtime(runtime_name):
-    """Import the runtime's module, or raise MissingExtraError naming the pip extra."""
-    return extras.require(RUNTIME_MODULES[runtime_name], RUNTIME_DESCRIPTIONS[runtime_name])
-
-
-def create_runner(runtime_name, model_path, output_indices):
-    """A runner for `runtime_name` on `model_path` (output indices for the runtime that hides them)."""
-    if runtime_name == "micro":
-        return MicroRunner(model_path, output_indices)
-    return LiteRTRunner(model_path, optimized=runtime_name == "optimized")
-
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Silence C++ start-up chatter (XNNPACK delegate created); errors still come back as exceptions."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _first_image(array):
@@ -90,15 +67,16 @@ def _as_batch_one(image, shape):
 class LiteRTRunner:
     """TFLite (ai_edge_litert) with either the reference kernels or the default optimized path."""
 
-    def __init__(self, model_path, optimized=False):
-        module = require_runtime("optimized" if optimized else "reference")
-        self.name = "optimized" if optimized else "reference"
+    def __init__(self, spec, model_path, output_indices=None):
+        module = extras.require(spec.module)
+        self.name = spec.name
+        self.optimized = spec.exposes != EVERY_TENSOR
         options = {"experimental_preserve_all_tensors": True}
-        if not optimized:
+        if not self.optimized:
             options["experimental_op_resolver_type"] = module.OpResolverType.BUILTIN_REF
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
-            with warnings.catch_warnings(), quiet_native_stderr():
+            with warnings.catch_warnings(), extras.quiet_native_output(stdout=False):
                 # preserve_all_tensors warns about memory use; keeping every tensor is the point here.
                 warnings.simplefilter("ignore")
                 self.interpreter = module.Interpreter(model_path=str(model_path), **options)
@@ -142,7 +120,7 @@ class LiteRTRunner:
         collected = {index: [] for index in self.computed_indices}
         unreadable = set()
         for image_index in range(count):
-            sentinels = self._fill_sentinels() if self.name == "optimized" else {}
+            sentinels = self._fill_sentinels() if self.optimized else {}
             for input_index, batch in zip(self.input_indices, inputs):
                 shape = self.details[input_index]["shape"]
                 self.interpreter.set_tensor(input_index, _as_batch_one(batch[image_index], shape))
@@ -170,10 +148,9 @@ class LiteRTRunner:
 class MicroRunner:
     """TFLite Micro through its Python wrapper: outputs only."""
 
-    name = "micro"
-
-    def __init__(self, model_path, output_indices):
-        runtime = require_runtime("micro")
+    def __init__(self, spec, model_path, output_indices):
+        runtime = extras.require(spec.module)
+        self.name = spec.name
         self.output_indices = list(output_indices)
         try:
             self.interpreter = runtime.Interpreter.from_file(str(model_path))
@@ -196,3 +173,16 @@ class MicroRunner:
             for position in range(len(output_indices)):
                 collected[position].append(_first_image(self.interpreter.get_output(position)).copy())
         return {index: np.stack(values) for index, values in zip(output_indices, collected)}
+
+
+RUNTIMES = Registry(
+    "runtime",
+    [
+        RuntimeSpec("litert-ref", "TFLite reference kernels (LiteRT, BUILTIN_REF)", "ai_edge_litert.interpreter",
+                    "tflite", EVERY_TENSOR, True, LiteRTRunner, aliases=("reference",)),
+        RuntimeSpec("litert", "TFLite default optimized path (LiteRT, XNNPACK)", "ai_edge_litert.interpreter",
+                    "tflite", READABLE_TENSORS, False, LiteRTRunner, aliases=("optimized",)),
+        RuntimeSpec("tflm", "TFLite Micro (Python package)", "tflite_micro.python.tflite_micro.runtime",
+                    "micro", OUTPUTS_ONLY, True, MicroRunner, aliases=("micro",)),
+    ],
+)

@@ -1,7 +1,6 @@
 """Compare the NumPy int8 interpreter tensor by tensor with TFLite's kernels and TFLite Micro.
 
-`verify_model` runs everything and returns a VerifyReport; compare_text.format_report and `to_dict`
-render it.
+`verify_model` runs everything and returns a VerifyReport; text.format_report and `to_dict` render it.
 A tensor's verdict is "bit-exact", "within 1 LSB" (what optimized kernels that requantize in float32 give) or
 "mismatch". The NumPy interpreter must be bit-exact with the reference kernels and with TFLite Micro.
 """
@@ -10,16 +9,15 @@ import dataclasses
 
 import numpy as np
 
+from edgecnn import extras
 from edgecnn.errors import ConfigurationError, EdgecnnError, UnsupportedModelError
-from edgecnn.reference import compare_runtimes
+from edgecnn.tflite import memory
+from edgecnn.verify.runtimes import OUTPUTS_ONLY, RUNTIMES
 
 BIT_EXACT = "bit-exact"
 WITHIN_ONE = "within 1 LSB"
 MISMATCH = "mismatch"
 VERDICT_ORDER = (BIT_EXACT, WITHIN_ONE, MISMATCH)
-
-# Runtimes the NumPy interpreter must match exactly; the optimized path is allowed its float32 rounding.
-EXACT_RUNTIMES = ("reference", "micro")
 
 
 def verdict_for(max_abs_diff):
@@ -99,13 +97,14 @@ class VerifyReport:
     keras_notes: list = dataclasses.field(default_factory=list)
 
     @property
+    def exact_runtimes(self):
+        """The compared runtimes the NumPy interpreter must match exactly (not those with float32 rounding)."""
+        return [name for name in self.comparisons if RUNTIMES.get(name).exact]
+
+    @property
     def exact(self):
         """True when the NumPy interpreter is bit-exact with every compared runtime it must match exactly."""
-        return all(
-            comparison.mismatched_elements == 0
-            for name, comparison in self.comparisons.items()
-            if name in EXACT_RUNTIMES
-        )
+        return all(self.comparisons[name].mismatched_elements == 0 for name in self.exact_runtimes)
 
     def to_dict(self):
         result = {name: comparison.to_dict() for name, comparison in self.comparisons.items()}
@@ -137,27 +136,25 @@ def compare_arrays(ours, theirs, where):
 
 
 def resolve_runtimes(against):
-    """(runtimes to run, {skipped runtime: reason}). `against` None means every installed runtime."""
+    """(runtime specs to run, {skipped runtime: reason}). `against` None means every installed runtime."""
     if against is None:
         chosen, skipped = [], {}
-        for name in compare_runtimes.RUNTIME_NAMES:
-            if compare_runtimes.is_installed(name):
-                chosen.append(name)
+        for spec in RUNTIMES:
+            missing = spec.missing()
+            if missing is None:
+                chosen.append(spec)
             else:
-                module = compare_runtimes.RUNTIME_MODULES[name]
-                skipped[name] = f"{module} is not installed"
+                skipped[spec.name] = f"{spec.module} is not installed"
         return chosen, skipped
     chosen = []
     for name in against:
-        if name not in compare_runtimes.RUNTIME_NAMES:
-            raise ConfigurationError(
-                f"unknown runtime {name!r} in --against; use {', '.join(compare_runtimes.RUNTIME_NAMES)}"
-            )
-        compare_runtimes.require_runtime(name)
-        if name not in chosen:
-            chosen.append(name)
+        spec = RUNTIMES.get(name)
+        if spec not in chosen:
+            chosen.append(spec)
     if not chosen:
         raise ConfigurationError("--against names no runtime")
+    for spec in chosen:
+        extras.require(spec.module, spec.description)  # named explicitly: missing is an error
     return chosen, {}
 
 
@@ -249,24 +246,25 @@ def _run_numpy(interpreter, inputs):
         raise UnsupportedModelError(f"the NumPy interpreter cannot run these inputs: {error}") from error
 
 
-def compare_with_runtime(runtime_name, model_path, interpreter, run, inputs, isolate):
+def compare_with_runtime(spec, model_path, interpreter, run, inputs, isolate):
     """Run one runtime on the inputs and compare it with the NumPy interpreter's run of the same flavor."""
     output_indices = [info.index for info in interpreter.output_details]
     notes = []
-    runner = compare_runtimes.create_runner(runtime_name, model_path, output_indices)
+    runner = spec.create_runner(model_path, output_indices)
     their_tensors = runner.run(inputs.quantized)
     computed = {index for operator in interpreter.operators for index in operator.outputs}
     unreadable = len(computed - set(their_tensors))
-    if runtime_name == "micro":
-        notes.append("TFLite Micro exposes outputs only")
-    elif not isolate and runtime_name == "optimized":
+    outputs_only = spec.exposes == OUTPUTS_ONLY
+    if outputs_only:
+        notes.append(f"{spec.description} exposes outputs only")
+    elif not isolate and not spec.exact:
         notes.append("end to end, 1-LSB differences can grow downstream; --isolate shows each op's own")
-    if runtime_name != "micro" and unreadable:
+    if not outputs_only and unreadable:
         notes.append(
             f"{unreadable} intermediate tensors are not readable from this runtime (kept in its delegate)"
         )
     inputs_by_index = {info.index: array for info, array in zip(interpreter.input_details, inputs.quantized)}
-    if isolate and runtime_name != "micro":
+    if isolate and not outputs_only:
         rows, isolate_notes = compare_isolated(interpreter, their_tensors, inputs_by_index)
         notes.extend(isolate_notes)
     else:
@@ -274,12 +272,10 @@ def compare_with_runtime(runtime_name, model_path, interpreter, run, inputs, iso
             notes.append("--isolate needs intermediate tensors; compared end to end")
         rows = compare_end_to_end(interpreter, run.tensors, their_tensors)
     return RuntimeComparison(
-        runtime=runtime_name,
-        description=compare_runtimes.RUNTIME_DESCRIPTIONS[runtime_name],
-        flavor=interpreter.flavor
-        if hasattr(interpreter, "flavor")
-        else compare_runtimes.RUNTIME_FLAVORS[runtime_name],
-        isolated=bool(isolate and runtime_name != "micro"),
+        runtime=spec.name,
+        description=spec.description,
+        flavor=interpreter.flavor,
+        isolated=bool(isolate and not outputs_only),
         rows=rows,
         notes=notes,
     )
@@ -287,25 +283,17 @@ def compare_with_runtime(runtime_name, model_path, interpreter, run, inputs, iso
 
 def memory_summary(interpreter):
     """Tensor lifetimes, the peak of live activation bytes and the arena a greedy planner needs."""
-    from edgecnn.reference import memory
-
-    plan = memory.plan_memory(interpreter)
-    info = _tensor_info(interpreter)
-    lifetimes = []
-    for tensor_index, (first_op, last_op) in sorted(
-        interpreter.lifetimes().items(), key=lambda item: item[1]
-    ):
-        tensor = info[tensor_index]
-        itemsize = np.dtype(tensor.dtype).itemsize
-        lifetimes.append(
-            {
-                "tensor_index": int(tensor_index),
-                "tensor": tensor.name,
-                "bytes": int(np.prod([int(value) for value in tensor.shape], dtype=np.int64)) * itemsize,
-                "first_op": int(first_op),
-                "last_op": int(last_op),
-            }
-        )
+    plan = memory.plan_memory(interpreter.subgraph, interpreter.lifetimes())
+    lifetimes = [
+        {
+            "tensor_index": int(tensor.index),
+            "tensor": tensor.name,
+            "bytes": int(tensor.size),
+            "first_op": int(tensor.first_op),
+            "last_op": int(tensor.last_op),
+        }
+        for tensor in sorted(plan.tensors, key=lambda tensor: (tensor.first_op, tensor.last_op))
+    ]
     return {
         "peak_live_bytes": int(plan.peak_live_bytes),
         "greedy_arena_bytes": int(plan.greedy_arena_bytes),
@@ -313,32 +301,31 @@ def memory_summary(interpreter):
     }
 
 
-def verify_model(model_path, inputs, interpreters, against=None, isolate=False, keras_path=None):
+def verify_model(model_path, inputs, against=None, isolate=False, keras_path=None, interpreters=None):
     """Compare the NumPy interpreter with each runtime in `against` (None: all installed) on `inputs`.
 
-    `interpreters` maps flavor ("tflite", "micro") to an Interpreter on the model; missing ones are built.
+    `interpreters` maps flavor ("tflite", "micro") to an Interpreter already loaded on the model; missing ones
+    are built.
     """
+    interpreters = dict(interpreters or {})
     runtimes, skipped = resolve_runtimes(against)
     runs = {}
     comparisons = {}
-    for runtime_name in runtimes:
-        flavor = compare_runtimes.RUNTIME_FLAVORS[runtime_name]
-        if flavor not in interpreters:
-            interpreters[flavor] = load_interpreter(str(model_path), flavor)
-        if flavor not in runs:
-            runs[flavor] = _run_numpy(interpreters[flavor], inputs)
-        comparisons[runtime_name] = compare_with_runtime(
-            runtime_name, model_path, interpreters[flavor], runs[flavor], inputs, isolate
+    for spec in runtimes:
+        if spec.flavor not in interpreters:
+            interpreters[spec.flavor] = load_interpreter(str(model_path), spec.flavor)
+        if spec.flavor not in runs:
+            runs[spec.flavor] = _run_numpy(interpreters[spec.flavor], inputs)
+        comparisons[spec.name] = compare_with_runtime(
+            spec, model_path, interpreters[spec.flavor], runs[spec.flavor], inputs, isolate
         )
     interpreter = interpreters.get("tflite") or load_interpreter(str(model_path), "tflite")
     keras_rows, keras_notes = None, []
     if keras_path is not None:
-        from edgecnn.reference import compare_keras
+        from edgecnn.verify import keras_layers
 
         run = runs.get("tflite") or _run_numpy(interpreter, inputs)
-        keras_rows, keras_notes = compare_keras.compare_with_keras(
-            interpreter, run, keras_path, inputs.floats
-        )
+        keras_rows, keras_notes = keras_layers.compare_with_keras(interpreter, run, keras_path, inputs.floats)
     return VerifyReport(
         model=str(model_path),
         inputs=inputs.description,
