@@ -74,13 +74,7 @@ def mean(call):
     axes = tuple(sorted({int(axis) % rank for axis in np.asarray(call.arrays[1]).reshape(-1)}))
     count = int(np.prod([values.shape[axis] for axis in axes]))
     total = values.sum(axis=axes, keepdims=True)
-    multiplier, shift = arithmetic.quantize_multiplier(
-        float(np.float64(input_scale) / np.float64(output_scale))
-    )
-    bits = min(int(np.floor(np.log2(count))), 32, 31 + shift) if count > 0 else 0
-    # C integer division of the int64 product truncates; both operands are non-negative here.
-    scaled_multiplier = (multiplier << bits) // count if count > 0 else 0
-    shift -= bits
+    scaled_multiplier, shift = mean_multiplier(input_scale, output_scale, count)
     result = (
         arithmetic.multiply_by_quantized_multiplier(
             total - input_zero_point * count, scaled_multiplier, shift
@@ -89,6 +83,15 @@ def mean(call):
     )
     result = np.clip(result, -128, 127).reshape(call.output_shape())
     return [to_int8(result)]
+
+
+def mean_multiplier(input_scale, output_scale, count):
+    """MEAN's (multiplier, shift) for a sum of `count` values: 1/count folded into s_in / s_out."""
+    multiplier, shift = arithmetic.quantize_multiplier(float(np.float64(input_scale) / np.float64(output_scale)))
+    bits = min(int(np.floor(np.log2(count))), 32, 31 + shift) if count > 0 else 0
+    # C integer division of the int64 product truncates; both operands are non-negative here.
+    scaled_multiplier = (multiplier << bits) // count if count > 0 else 0
+    return scaled_multiplier, shift - bits
 
 
 def _broadcast_operands(call, dtype=np.int64):
@@ -184,7 +187,8 @@ def _add_or_subtract_values(first, second, sign, parameters, activation_range):
     return to_int8(np.clip(result, *activation_range))
 
 
-def _add_or_subtract(call, sign):
+def add_parameters(call):
+    """ADD/SUB's AddParameters from the tensors' scales and zero points (the same for both runtimes)."""
     first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
     second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
     output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
@@ -194,12 +198,15 @@ def _add_or_subtract(call, sign):
     output_multiplier, output_shift = arithmetic.quantize_multiplier(
         twice_max / ((1 << ADD_LEFT_SHIFT) * output_scale)
     )
-    parameters = AddParameters(
+    return AddParameters(
         first_zero_point, first_multiplier, first_shift,
         second_zero_point, second_multiplier, second_shift,
         output_multiplier, output_shift, output_zero_point,
     )
-    return _binary(call, _add_or_subtract_values, (sign, parameters, tuple(output_range(call))))
+
+
+def _add_or_subtract(call, sign):
+    return _binary(call, _add_or_subtract_values, (sign, add_parameters(call), tuple(output_range(call))))
 
 
 def add(call):
@@ -219,15 +226,23 @@ def _mul_values(first, second, zero_points, multiplier, shift, output_zero_point
     return to_int8(np.clip(result, low, high))
 
 
-def mul(call):
-    first_scale, first_zero_point = scale_and_zero_point(call.inputs[0])
-    second_scale, second_zero_point = scale_and_zero_point(call.inputs[1])
-    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+def mul_multiplier(call):
+    """MUL's (multiplier, shift): TFLite combines the float32 scales in float32, TFLite Micro in double."""
+    first_scale, _ = scale_and_zero_point(call.inputs[0])
+    second_scale, _ = scale_and_zero_point(call.inputs[1])
+    output_scale, _ = scale_and_zero_point(call.outputs[0])
     if call.flavor == "tflite":
         real = float(np.float32(first_scale) * np.float32(second_scale) / np.float32(output_scale))
     else:
         real = first_scale * second_scale / output_scale
-    multiplier, shift = arithmetic.quantize_multiplier(real)
+    return arithmetic.quantize_multiplier(real)
+
+
+def mul(call):
+    _, first_zero_point = scale_and_zero_point(call.inputs[0])
+    _, second_zero_point = scale_and_zero_point(call.inputs[1])
+    _, output_zero_point = scale_and_zero_point(call.outputs[0])
+    multiplier, shift = mul_multiplier(call)
     low, high = output_range(call)
     zero_points = (first_zero_point, second_zero_point)
     parameters = (zero_points, multiplier, shift, output_zero_point, low, high)

@@ -185,12 +185,9 @@ def transpose_conv(call):
     batch, height, width, _ = values.shape
     _, out_h, out_w, _ = call.output_shape()
     stride_h, stride_w = call.options["stride_h"], call.options["stride_w"]
-    # Padding is that of a forward conv over the output, as TFLite's Prepare computes it.
-    if call.options["padding"] == "VALID":
-        pad_top = pad_left = 0
-    else:
-        pad_top, _ = same_padding(out_h, filter_height, stride_h, 1, -(-out_h // stride_h))
-        pad_left, _ = same_padding(out_w, filter_width, stride_w, 1, -(-out_w // stride_w))
+    pad_top, pad_left = transpose_conv_padding(
+        call.options["padding"], (out_h, out_w), (filter_height, filter_width), (stride_h, stride_w)
+    )
     full_h = max((height - 1) * stride_h + filter_height, pad_top + out_h)
     full_w = max((width - 1) * stride_w + filter_width, pad_left + out_w)
     scratch = np.zeros((batch, full_h, full_w, out_channels), dtype=np.int64)
@@ -213,6 +210,17 @@ def transpose_conv(call):
     return [requantize_to_int8(accumulator, multipliers, shifts, output_zero_point, low, high)]
 
 
+def transpose_conv_padding(padding, output_size, filter_size, strides):
+    """(top, left) padding of TRANSPOSE_CONV: that of a forward conv over the output, as TFLite's Prepare
+    computes it."""
+    if padding == "VALID":
+        return 0, 0
+    (out_h, out_w), (filter_height, filter_width), (stride_h, stride_w) = output_size, filter_size, strides
+    pad_top, _ = same_padding(out_h, filter_height, stride_h, 1, -(-out_h // stride_h))
+    pad_left, _ = same_padding(out_w, filter_width, stride_w, 1, -(-out_w // stride_w))
+    return pad_top, pad_left
+
+
 def fully_connected(call):
     values, weights = call.arrays[0], np.asarray(call.arrays[1], dtype=np.int64)
     input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
@@ -229,19 +237,22 @@ def fully_connected(call):
             accumulator, input_scale, filter_scales, output_scale, output_zero_point
         )
     else:
-        if filter_scales.size == 1:
-            # TFLite Micro multiplies the two float scales in float32 before dividing in double.
-            real = np.float64(np.float32(input_scale) * np.float32(filter_scales[0])) / np.float64(
-                output_scale
-            )
-            multipliers, shifts = arithmetic.quantize_multiplier(real)
-        else:
-            multipliers, shifts = per_channel_multipliers(input_scale, filter_scales, output_scale, units)
+        multipliers, shifts = micro_fully_connected_multipliers(input_scale, filter_scales, output_scale, units)
         output = (
             arithmetic.multiply_by_quantized_multiplier(accumulator, multipliers, shifts) + output_zero_point
         )
     output = to_int8(np.clip(output, low, high))
     return [output.reshape(call.output_shape())]
+
+
+def micro_fully_connected_multipliers(input_scale, filter_scales, output_scale, units):
+    """TFLite Micro's FULLY_CONNECTED (multiplier, shift): scalars per tensor, arrays per channel."""
+    filter_scales = np.asarray(filter_scales, dtype=np.float64)
+    if filter_scales.size == 1:
+        # TFLite Micro multiplies the two float scales in float32 before dividing in double.
+        real = np.float64(np.float32(input_scale) * np.float32(filter_scales[0])) / np.float64(output_scale)
+        return arithmetic.quantize_multiplier(real)
+    return per_channel_multipliers(input_scale, filter_scales, output_scale, units)
 
 
 def _requantize_in_double(accumulator, input_scale, filter_scales, output_scale, output_zero_point):

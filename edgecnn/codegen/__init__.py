@@ -1,0 +1,95 @@
+"""An ahead-of-time C compiler for full-int8 TFLite models: portable C99, bit-exact with TFLite Micro.
+
+    from edgecnn import codegen
+    sources = codegen.generate_sources("model.tflite")   # checked, planned, emitted; nothing written yet
+    codegen.write_sources(sources, "out/")                # edgecnn_model.h, edgecnn_model.c
+
+The arithmetic is the NumPy interpreter's `micro` flavor (edgecnn.reference), each op emitted by the spec
+of edgecnn.codegen.ops.EMITTERS; memory is planned by edgecnn.codegen.planner.
+"""
+
+import dataclasses
+import pathlib
+
+from edgecnn import artifacts, atomic
+from edgecnn.codegen import graph as graph_module
+from edgecnn.codegen import planner, writer
+from edgecnn.codegen.ops import EMITTERS
+from edgecnn.errors import ConfigurationError
+
+HEADER_NAME = "edgecnn_model.h"
+SOURCE_NAME = "edgecnn_model.c"
+
+
+@dataclasses.dataclass
+class CSources:
+    """The generated files, name -> text, and the figures of the plan behind them."""
+
+    files: dict
+    ops: list
+    plan: object  # planner.MemoryPlan
+    constant_bytes: int
+    out_dir: pathlib.Path = None
+
+    @property
+    def arena_bytes(self):
+        return self.plan.arena_bytes
+
+    def memory_lines(self):
+        plan = self.plan
+        total = plan.arena_bytes + plan.output_bytes
+        return [
+            f"arena: {plan.arena_bytes} bytes (EDGECNN_ARENA_BYTES), + {plan.output_bytes} bytes of output "
+            "in the caller's buffer",
+            f"TFLite Micro's greedy arena for the same tensors: {plan.greedy_arena_bytes} bytes "
+            f"(edgecnn / TFLite Micro: {total / max(plan.greedy_arena_bytes, 1):.3f})",
+            f"lower bound without overlapping tensors (peak of live activation bytes): {plan.peak_live_bytes} "
+            f"bytes (edgecnn / peak: {total / max(plan.peak_live_bytes, 1):.3f})",
+        ]
+
+    def summary(self):
+        written = f"wrote {', '.join(sorted(self.files))} to {self.out_dir}" if self.out_dir else "generated"
+        return "\n".join(
+            [written, f"ops: {', '.join(self.ops)}; constants: {self.constant_bytes} bytes", *self.memory_lines()]
+        )
+
+
+def supported_ops():
+    return EMITTERS.names()
+
+
+def generate_sources(model_path, labels=None):
+    """Check, plan and emit C for the model at `model_path` (a path or .tflite bytes)."""
+    checked = graph_module.load_graph(model_path, EMITTERS.names())
+    memory_plan = planner.plan(checked, EMITTERS)
+    if labels is None:
+        labels = _labels(checked)
+    model_bytes = (
+        bytes(model_path) if isinstance(model_path, (bytes, bytearray)) else pathlib.Path(model_path).read_bytes()
+    )
+    header, source, constant_bytes = writer.generate(checked, memory_plan, EMITTERS, labels, model_bytes)
+    return CSources(
+        files={HEADER_NAME: header, SOURCE_NAME: source},
+        ops=list(dict.fromkeys(layer.name for layer in checked.layers)),
+        plan=memory_plan,
+        constant_bytes=constant_bytes,
+    )
+
+
+def _labels(checked):
+    """The model's labels, or numbers for each output of a model whose input is no image edgecnn knows."""
+    try:
+        return artifacts.tflite_metadata(checked.model).labels
+    except ConfigurationError:
+        output_shape = checked.tensors[checked.output_index].shape
+        return artifacts.numeric_labels(int(output_shape[-1]) if len(output_shape) else 1)
+
+
+def write_sources(sources, out_dir):
+    """Write the files into `out_dir` (created if needed), each atomically."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in sources.files.items():
+        atomic.write_text(out_dir / name, text)
+    sources.out_dir = out_dir
+    return sorted(sources.files)

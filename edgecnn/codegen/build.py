@@ -1,0 +1,133 @@
+"""Compile generated C into a program that runs it on inputs from a file, for the host or a Cortex-M4 (qemu-arm).
+
+The harness (harness.c) reads N inputs from a file, calls edgecnn_invoke on each and writes the N outputs;
+with a third argument it also records every op's output (EDGECNN_TRACE). On a Cortex-M4 the files are reached
+through semihosting (newlib's rdimon), so the same program runs under `qemu-arm -cpu cortex-m4`.
+"""
+
+import dataclasses
+import pathlib
+import shutil
+import struct
+import subprocess
+
+import numpy as np
+
+from edgecnn.errors import ExternalToolError
+
+HARNESS = pathlib.Path(__file__).with_name("harness.c")
+WARNINGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
+CORTEX_M4 = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft")
+CMSIS_DEFINES = ("-DEDGECNN_USE_CMSIS_NN", "-DARM_NN_ENABLE_F16=0", "-DARM_NN_ENABLE_F32=0")
+
+
+@dataclasses.dataclass(frozen=True)
+class Toolchain:
+    """A C compiler and how to run what it builds."""
+
+    name: str
+    compiler: str
+    flags: tuple
+    link_flags: tuple = ()
+    runner: tuple = ()  # the emulator command in front of the program, if any
+
+
+HOST = Toolchain("host", "gcc", ("-O2",))
+CORTEX_M4_QEMU = Toolchain(
+    "cortex-m4",
+    "arm-none-eabi-gcc",
+    (*CORTEX_M4, "-Os", "-ffunction-sections", "-fdata-sections"),
+    ("--specs=rdimon.specs", "-Wl,--gc-sections"),
+    ("qemu-arm", "-cpu", "cortex-m4"),
+)
+TOOLCHAINS = {toolchain.name: toolchain for toolchain in (HOST, CORTEX_M4_QEMU)}
+
+
+def _require(program, purpose):
+    path = shutil.which(program)
+    if path is None:
+        raise ExternalToolError(f"{program} is not installed; it is needed for {purpose}")
+    return path
+
+
+def cmsis_sources(cmsis_root):
+    """CMSIS-NN's include directories and the .c files the generated code can call, under `cmsis_root`."""
+    root = pathlib.Path(cmsis_root)
+    if not (root / "Include" / "arm_nnfunctions.h").is_file():
+        raise ExternalToolError(f"{root} is not a CMSIS-NN tree (no Include/arm_nnfunctions.h)")
+    return [root / "Include"], sorted((root / "Source").rglob("*.c"))
+
+
+def build(source_dir, program, toolchain=HOST, extra_flags=(), cmsis_root=None):
+    """Compile the generated files in `source_dir` with the harness into `program`; returns its path."""
+    compiler = _require(toolchain.compiler, f"building generated C for {toolchain.name}")
+    source_dir = pathlib.Path(source_dir)
+    flags = [*WARNINGS, *toolchain.flags, *extra_flags, f"-I{source_dir}"]
+    sources = [source_dir / "edgecnn_model.c", HARNESS]
+    if cmsis_root is not None:
+        includes, library = cmsis_sources(cmsis_root)
+        flags += [*CMSIS_DEFINES, *(f"-I{path}" for path in includes)]
+        sources += library
+    command = [compiler, *flags, *map(str, sources), *toolchain.link_flags, "-o", str(program)]
+    if cmsis_root is not None:
+        # CMSIS-NN's own sources are not held to the generated code's warning flags.
+        command = [part for part in command if part not in ("-Werror", "-pedantic", "-Wextra")]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ExternalToolError(f"{compiler} failed on {source_dir}:\n{result.stderr.strip()}")
+    return pathlib.Path(program)
+
+
+def compile_object(source_dir, toolchain=HOST, extra_flags=(), out=None):
+    """Compile edgecnn_model.c alone with the warning flags (what firmware builds do); returns the object path."""
+    compiler = _require(toolchain.compiler, f"building generated C for {toolchain.name}")
+    source_dir = pathlib.Path(source_dir)
+    out = pathlib.Path(out or source_dir / f"edgecnn_model.{toolchain.name}.o")
+    command = [compiler, *WARNINGS, *toolchain.flags, *extra_flags, "-c", str(source_dir / "edgecnn_model.c"),
+               "-o", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ExternalToolError(f"{compiler} failed on {source_dir / 'edgecnn_model.c'}:\n{result.stderr.strip()}")
+    return out
+
+
+@dataclasses.dataclass
+class RunResult:
+    outputs: np.ndarray  # (N, output bytes) int8
+    traces: dict  # tensor index -> (N, bytes) int8, when traced
+
+
+def run(program, inputs, work_dir, toolchain=HOST, trace=False, timeout=600):
+    """Run a built program on `inputs` (N arrays of the model's input, int8); outputs and optional op traces."""
+    work_dir = pathlib.Path(work_dir)
+    inputs = np.ascontiguousarray(np.asarray(inputs, dtype=np.int8))
+    count = inputs.shape[0]
+    input_path, output_path, trace_path = (work_dir / name for name in ("inputs.bin", "outputs.bin", "trace.bin"))
+    input_path.write_bytes(inputs.tobytes())
+    for path in (output_path, trace_path):
+        path.unlink(missing_ok=True)
+    if toolchain.runner:
+        _require(toolchain.runner[0], f"running {toolchain.name} programs")
+    arguments = [str(input_path), str(output_path)] + ([str(trace_path)] if trace else [])
+    result = subprocess.run(
+        [*toolchain.runner, str(program), *arguments], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise ExternalToolError(
+            f"{program} exited with {result.returncode}: {(result.stderr or result.stdout).strip()[-2000:]}"
+        )
+    data = np.frombuffer(output_path.read_bytes(), dtype=np.int8)
+    outputs = data.reshape(count, -1)
+    traces = _read_trace(trace_path.read_bytes(), count) if trace else {}
+    return RunResult(outputs, traces)
+
+
+def _read_trace(data, count):
+    """Records (int32 tensor index, uint32 byte count, bytes) in run order -> tensor index -> (N, bytes)."""
+    records, position = {}, 0
+    while position < len(data):
+        tensor_index, size = struct.unpack_from("<iI", data, position)
+        position += 8
+        records.setdefault(tensor_index, []).append(np.frombuffer(data[position : position + size], dtype=np.int8))
+        position += size
+    return {tensor_index: np.stack(values[:count]) for tensor_index, values in records.items()}

@@ -1,0 +1,50 @@
+"""The table of op emitters: one small spec per TFLite op the C target compiles.
+
+Each spec names the function that writes the op's C body, and tells the memory planner how the op touches its
+buffers: `overlap(layer)` gives, per activation input, how many bytes below that input the output may start
+while the input is still being read (0: in place; omitted: the output needs its own bytes), and `alias` marks
+ops whose output is the input's bytes unchanged (RESHAPE). `cmsis` (edgecnn.codegen.cmsis) is the call to
+Arm's CMSIS-NN that replaces the body under -DEDGECNN_USE_CMSIS_NN, where CMSIS-NN computes the same.
+"""
+
+import dataclasses
+
+from edgecnn.codegen.ops import conv, elementwise, layout, pool
+from edgecnn.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class OpEmitter:
+    name: str
+    emit: object = dataclasses.field(repr=False)  # (layer, emission) -> list of C lines
+    overlap: object = dataclasses.field(default=None, repr=False)  # (layer) -> {input position: bytes}
+    alias: bool = False
+
+
+def _table_op(name):
+    return OpEmitter(name, elementwise.emit_table, elementwise.in_place_first)
+
+
+EMITTERS = Registry(
+    "op emitter",
+    [
+        OpEmitter("CONV_2D", conv.emit_conv_2d, conv.overlap_conv_2d),
+        OpEmitter("DEPTHWISE_CONV_2D", conv.emit_depthwise_conv_2d, conv.overlap_depthwise_conv_2d),
+        OpEmitter("FULLY_CONNECTED", conv.emit_fully_connected),
+        OpEmitter("TRANSPOSE_CONV", conv.emit_transpose_conv),
+        OpEmitter("MAX_POOL_2D", pool.emit_max_pool_2d, pool.pool_overlap),
+        OpEmitter("AVERAGE_POOL_2D", pool.emit_average_pool_2d, pool.pool_overlap),
+        OpEmitter("MEAN", pool.emit_mean),
+        OpEmitter("ADD", elementwise.emit_add, elementwise.binary_in_place),
+        OpEmitter("SUB", elementwise.emit_sub, elementwise.binary_in_place),
+        OpEmitter("MUL", elementwise.emit_mul, elementwise.binary_in_place),
+        OpEmitter("SOFTMAX", elementwise.emit_softmax),
+        *(
+            _table_op(name)
+            for name in ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE")
+        ),
+        OpEmitter("RESHAPE", layout.emit_copy, alias=True),
+        OpEmitter("PAD", layout.emit_pad),
+        OpEmitter("CONCATENATION", layout.emit_concatenation),
+    ],
+)

@@ -1,0 +1,326 @@
+"""CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED as C loops with constant bounds.
+
+The arithmetic is kernels_conv's (TFLite Micro's reference_integer_ops): acc = bias + sum over in-image taps of
+w * (x - zp_in), requantized per channel with MultiplyByQuantizedMultiplier, + zp_out, clamped. Output pixels
+are computed in row-major order, each from the input rows its window covers, which is what lets the planner
+overlap an output with the input rows already consumed (row_overlap_distance).
+"""
+
+import numpy as np
+
+from edgecnn.codegen.ops.common import (
+    clamp,
+    indent,
+    needs_padding,
+    nhwc,
+    plus,
+    quantization,
+    row_overlap_distance,
+)
+from edgecnn.reference import kernels_conv
+from edgecnn.reference.kernels_common import output_range, padding_for, per_channel_multipliers
+
+
+def _bias(layer, position, channels):
+    bias = layer.constant(position)
+    return np.zeros(channels, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
+
+
+def _requantize_lines(emission, accumulator, multiplier, shift, zero_point, low, high, target):
+    requantize = emission.helper("requantize")
+    lines = [f"{accumulator} = {requantize}({accumulator}, {multiplier}, {shift}) + {zero_point};"]
+    lines += clamp(accumulator, low, high)
+    lines.append(f"{target} = (int8_t){accumulator};")
+    return lines
+
+
+class _Window:
+    """A 2-D window op's geometry (conv, depthwise, pooling): sizes, strides, dilations and padding."""
+
+    def __init__(self, layer, filter_height, filter_width):
+        options = layer.options
+        self.in_h, self.in_w, self.in_c = nhwc(layer.inputs[0])
+        self.out_h, self.out_w, self.out_c = nhwc(layer.outputs[0])
+        self.filter_h, self.filter_w = filter_height, filter_width
+        self.stride_h, self.stride_w = options["stride_h"], options["stride_w"]
+        self.dilation_h = options.get("dilation_h_factor", 1)
+        self.dilation_w = options.get("dilation_w_factor", 1)
+        (self.pad_top, _), (self.pad_left, _) = padding_for(
+            layer.call(), self.in_h, self.in_w, filter_height, filter_width, self.out_h, self.out_w
+        )
+        self.padded_h = needs_padding(
+            self.in_h, self.out_h, self.stride_h, self.pad_top, self.filter_h, self.dilation_h
+        )
+        self.padded_w = needs_padding(
+            self.in_w, self.out_w, self.stride_w, self.pad_left, self.filter_w, self.dilation_w
+        )
+
+    def loops_open(self):
+        """The output row and column loops and each window's bounds (ky/kx ranges, in_y0/in_x0)."""
+        from edgecnn.codegen.ops.common import window_bounds
+
+        lines = [f"for (int oy = 0; oy < {self.out_h}; ++oy) {{"]
+        lines += indent(
+            window_bounds(
+                "y", "oy", self.stride_h, self.pad_top, self.filter_h, self.dilation_h, self.in_h, self.padded_h
+            )
+        )
+        lines.append(f"  for (int ox = 0; ox < {self.out_w}; ++ox) {{")
+        lines += indent(
+            window_bounds(
+                "x", "ox", self.stride_w, self.pad_left, self.filter_w, self.dilation_w, self.in_w, self.padded_w
+            ),
+            2,
+        )
+        return lines
+
+    @staticmethod
+    def loops_close():
+        return ["  }", "}"]
+
+    def tap_row(self):
+        return "(in_y0 + ky)" if self.dilation_h == 1 else f"(in_y0 + ky * {self.dilation_h})"
+
+    def tap_column(self):
+        return "(in_x0 + kx)" if self.dilation_w == 1 else f"(in_x0 + kx * {self.dilation_w})"
+
+    def overlap(self):
+        """{0: bytes the output must start below the input} for row-by-row computation."""
+        first_tap = 0
+        return {
+            0: row_overlap_distance(
+                self.out_h,
+                self.out_w * self.out_c,
+                self.in_w * self.in_c,
+                lambda row: row * self.stride_h - self.pad_top + first_tap,
+            )
+        }
+
+
+def _conv_parameters(layer, out_channels):
+    input_scale, input_zero_point = quantization(layer.inputs[0])
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    multipliers, shifts = per_channel_multipliers(
+        input_scale, layer.inputs[1].quantization.scales, output_scale, out_channels
+    )
+    low, high = output_range(layer.call())
+    return input_zero_point, output_zero_point, multipliers, shifts, low, high
+
+
+def emit_conv_2d(layer, emission):
+    filters = np.asarray(layer.constant(1))
+    out_channels, filter_h, filter_w, filter_depth = filters.shape
+    window = _Window(layer, filter_h, filter_w)
+    groups = window.in_c // filter_depth
+    group_channels = out_channels // groups
+    input_zero_point, output_zero_point, multipliers, shifts, low, high = _conv_parameters(layer, out_channels)
+    weights = emission.constant(filters, np.int8, "filter")
+    bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
+    multiplier = emission.constant(multipliers, np.int32, "multiplier")
+    shift = emission.constant(shifts, np.int32, "shift")
+    emission.describe(
+        f"CONV_2D {window.in_h}x{window.in_w}x{window.in_c} -> {window.out_h}x{window.out_w}x{out_channels}, "
+        f"filter {filter_h}x{filter_w}, stride {window.stride_h}x{window.stride_w}, dilation "
+        f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}"
+        + (f", {groups} groups" if groups > 1 else "")
+    )
+    source, output = emission.input(0), emission.output(0)
+    group_offset = f" + (oc / {group_channels}) * {filter_depth}" if groups > 1 else ""
+    body = window.loops_open()
+    body += indent(
+        [
+            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {out_channels};",
+            f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
+            f"  const int8_t *filter = {weights} + oc * {filter_h * filter_w * filter_depth};",
+            f"  const int8_t *group = {source}{group_offset};",
+            f"  int32_t acc = {bias}[oc];",
+            "  for (int ky = y_begin; ky < y_end; ++ky) {",
+            "    for (int kx = x_begin; kx < x_end; ++kx) {",
+            f"      const int8_t *x = group + ({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
+            f"{window.in_c};",
+            f"      const int8_t *w = filter + (ky * {filter_w} + kx) * {filter_depth};",
+            f"      for (int ic = 0; ic < {filter_depth}; ++ic) {{",
+            f"        acc += (x[ic]{plus(-input_zero_point)}) * w[ic];",
+            "      }",
+            "    }",
+            "  }",
+            *indent(
+                _requantize_lines(
+                    emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
+                )
+            ),
+            "}",
+        ],
+        2,
+    )
+    return body + window.loops_close()
+
+
+def overlap_conv_2d(layer):
+    filters = layer.constant(1)
+    return _Window(layer, filters.shape[1], filters.shape[2]).overlap()
+
+
+def emit_depthwise_conv_2d(layer, emission):
+    filters = np.asarray(layer.constant(1))
+    _, filter_h, filter_w, out_channels = filters.shape
+    window = _Window(layer, filter_h, filter_w)
+    depth_multiplier = out_channels // window.in_c
+    input_zero_point, output_zero_point, multipliers, shifts, low, high = _conv_parameters(layer, out_channels)
+    weights = emission.constant(filters, np.int8, "filter")
+    bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
+    multiplier = emission.constant(multipliers, np.int32, "multiplier")
+    shift = emission.constant(shifts, np.int32, "shift")
+    emission.describe(
+        f"DEPTHWISE_CONV_2D {window.in_h}x{window.in_w}x{window.in_c} -> {window.out_h}x{window.out_w}x"
+        f"{out_channels}, filter {filter_h}x{filter_w}, stride {window.stride_h}x{window.stride_w}, dilation "
+        f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}"
+        + (f", multiplier {depth_multiplier}" if depth_multiplier > 1 else "")
+    )
+    source, output = emission.input(0), emission.output(0)
+    channel = "oc" if depth_multiplier == 1 else f"(oc / {depth_multiplier})"
+    body = window.loops_open()
+    body += indent(
+        [
+            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {out_channels};",
+            f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
+            f"  int32_t acc = {bias}[oc];",
+            "  for (int ky = y_begin; ky < y_end; ++ky) {",
+            "    for (int kx = x_begin; kx < x_end; ++kx) {",
+            f"      const int32_t x = {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
+            f"{window.in_c} + {channel}];",
+            f"      acc += (x{plus(-input_zero_point)}) * {weights}[(ky * {filter_w} + kx) * {out_channels} + oc];",
+            "    }",
+            "  }",
+            *indent(
+                _requantize_lines(
+                    emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
+                )
+            ),
+            "}",
+        ],
+        2,
+    )
+    return body + window.loops_close()
+
+
+def overlap_depthwise_conv_2d(layer):
+    filters = layer.constant(1)
+    return _Window(layer, filters.shape[1], filters.shape[2]).overlap()
+
+
+def emit_transpose_conv(layer, emission):
+    filters = np.asarray(layer.constant(1))
+    out_channels, filter_h, filter_w, depth = filters.shape
+    in_h, in_w, in_c = nhwc(layer.inputs[2])
+    out_h, out_w, _ = nhwc(layer.outputs[0])
+    stride_h, stride_w = layer.options["stride_h"], layer.options["stride_w"]
+    pad_top, pad_left = kernels_conv.transpose_conv_padding(
+        layer.options["padding"], (out_h, out_w), (filter_h, filter_w), (stride_h, stride_w)
+    )
+    input_scale, input_zero_point = quantization(layer.inputs[2])
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    multipliers, shifts = per_channel_multipliers(
+        input_scale, layer.inputs[1].quantization.scales, output_scale, out_channels
+    )
+    low, high = output_range(layer.call())
+    weights = emission.constant(filters, np.int8, "filter")
+    bias = emission.constant(_bias(layer, 3, out_channels), np.int32, "bias")
+    multiplier = emission.constant(multipliers, np.int32, "multiplier")
+    shift = emission.constant(shifts, np.int32, "shift")
+    emission.describe(
+        f"TRANSPOSE_CONV {in_h}x{in_w}x{in_c} -> {out_h}x{out_w}x{out_channels}, filter {filter_h}x{filter_w}, "
+        f"stride {stride_h}x{stride_w}, padding top {pad_top} left {pad_left}"
+    )
+    source, output = emission.input(2), emission.output(0)
+    # Each output pixel gathers the input pixels whose scattered taps land on it: iy * stride + ky = oy + pad.
+    return [
+        f"for (int oy = 0; oy < {out_h}; ++oy) {{",
+        f"  for (int ox = 0; ox < {out_w}; ++ox) {{",
+        f"    int8_t *out = {output} + (oy * {out_w} + ox) * {out_channels};",
+        f"    for (int oc = 0; oc < {out_channels}; ++oc) {{",
+        f"      int32_t acc = {bias}[oc];",
+        f"      const int y_limit = oy + {pad_top + 1} < {filter_h} ? oy + {pad_top + 1} : {filter_h};",
+        f"      for (int ky = (oy + {pad_top}) % {stride_h}; ky < y_limit; ky += {stride_h}) {{",
+        f"        const int iy = (oy + {pad_top} - ky) / {stride_h};",
+        f"        if (iy >= {in_h}) {{",
+        "          continue;",
+        "        }",
+        f"        const int x_limit = ox + {pad_left + 1} < {filter_w} ? ox + {pad_left + 1} : {filter_w};",
+        f"        for (int kx = (ox + {pad_left}) % {stride_w}; kx < x_limit; kx += {stride_w}) {{",
+        f"          const int ix = (ox + {pad_left} - kx) / {stride_w};",
+        f"          if (ix >= {in_w}) {{",
+        "            continue;",
+        "          }",
+        f"          const int8_t *x = {source} + (iy * {in_w} + ix) * {in_c};",
+        f"          const int8_t *w = {weights} + ((oc * {filter_h} + ky) * {filter_w} + kx) * {depth};",
+        f"          for (int ic = 0; ic < {depth}; ++ic) {{",
+        f"            acc += (x[ic]{plus(-input_zero_point)}) * w[ic];",
+        "          }",
+        "        }",
+        "      }",
+        *indent(
+            _requantize_lines(
+                emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
+            ),
+            3,
+        ),
+        "    }",
+        "  }",
+        "}",
+    ]
+
+
+def emit_fully_connected(layer, emission):
+    weights = np.asarray(layer.constant(1), np.int64)
+    units, depth = weights.shape
+    rows = layer.inputs[0].nbytes // depth
+    input_scale, input_zero_point = quantization(layer.inputs[0])
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    weight_quantization = layer.inputs[1].quantization
+    weight_offset = 0 if weight_quantization.is_per_channel else -int(weight_quantization.zero_points[0])
+    multipliers, shifts = kernels_conv.micro_fully_connected_multipliers(
+        input_scale, weight_quantization.scales, output_scale, units
+    )
+    low, high = output_range(layer.call())
+    # sum_k (w + w_off) * (x - zp_in) = sum_k (w + w_off) * x - zp_in * sum_k (w + w_off): the second term
+    # is a constant per unit, folded into the bias at export (exact: integer arithmetic).
+    folded_bias = _bias(layer, 2, units) - input_zero_point * (weights + weight_offset).sum(axis=1)
+    if np.abs(folded_bias).max(initial=0) >= 2**31:
+        folded_bias = None
+    weight_array = emission.constant(weights, np.int8, "weights")
+    per_channel = np.ndim(multipliers) > 0
+    if per_channel:
+        multiplier = emission.constant(multipliers, np.int32, "multiplier") + "[unit]"
+        shift = emission.constant(shifts, np.int32, "shift") + "[unit]"
+    else:
+        multiplier, shift = str(int(multipliers)), str(int(shifts))
+    emission.describe(
+        f"FULLY_CONNECTED {rows}x{depth} -> {rows}x{units}"
+        + (", per-channel weights" if per_channel else "")
+    )
+    source, output = emission.input(0), emission.output(0)
+    if folded_bias is not None:
+        bias = emission.constant(folded_bias, np.int32, "bias")
+        term = f"(w[k]{plus(weight_offset)}) * x[k]" if weight_offset else "w[k] * x[k]"
+    else:
+        bias = emission.constant(_bias(layer, 2, units), np.int32, "bias")
+        term = f"(w[k]{plus(weight_offset)}) * (x[k]{plus(-input_zero_point)})"
+    return [
+        f"for (int row = 0; row < {rows}; ++row) {{",
+        f"  const int8_t *x = {source} + row * {depth};",
+        f"  for (int unit = 0; unit < {units}; ++unit) {{",
+        f"    const int8_t *w = {weight_array} + unit * {depth};",
+        f"    int32_t acc = {bias}[unit];",
+        f"    for (int k = 0; k < {depth}; ++k) {{",
+        f"      acc += {term};",
+        "    }",
+        *indent(
+            _requantize_lines(
+                emission, "acc", multiplier, shift, output_zero_point, low, high, f"{output}[row * {units} + unit]"
+            ),
+            2,
+        ),
+        "  }",
+        "}",
+    ]

@@ -1,0 +1,129 @@
+"""MAX_POOL_2D, AVERAGE_POOL_2D and MEAN, as kernels_basic computes them (TFLite Micro's reference kernels).
+
+Pooling windows skip taps outside the input; AVERAGE_POOL_2D divides by the in-image count with C's
+truncating division after adding or subtracting half of it. MEAN folds 1/count into its multiplier.
+"""
+
+import numpy as np
+
+from edgecnn.codegen.ops.common import clamp, contiguous_strides, indent, plus, quantization
+from edgecnn.codegen.ops.conv import _Window
+from edgecnn.reference import kernels_basic
+from edgecnn.reference.kernels_common import output_range
+
+
+def _pool_window(layer):
+    return _Window(layer, layer.options["filter_height"], layer.options["filter_width"])
+
+
+def _describe(emission, name, window):
+    emission.describe(
+        f"{name} {window.in_h}x{window.in_w}x{window.in_c} -> {window.out_h}x{window.out_w}x{window.out_c}, "
+        f"filter {window.filter_h}x{window.filter_w}, stride {window.stride_h}x{window.stride_w}, "
+        f"padding top {window.pad_top} left {window.pad_left}"
+    )
+
+
+def emit_max_pool_2d(layer, emission):
+    window = _pool_window(layer)
+    low, high = output_range(layer.call())
+    _describe(emission, "MAX_POOL_2D", window)
+    source, output = emission.input(0), emission.output(0)
+    channels = window.in_c
+    body = window.loops_open()
+    body += indent(
+        [
+            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
+            f"for (int c = 0; c < {channels}; ++c) {{",
+            "  int32_t best = -128;",
+            "  for (int ky = y_begin; ky < y_end; ++ky) {",
+            "    for (int kx = x_begin; kx < x_end; ++kx) {",
+            f"      const int32_t x = {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
+            f"{channels} + c];",
+            "      best = x > best ? x : best;",
+            "    }",
+            "  }",
+            *indent(clamp("best", low, high)),
+            "  out[c] = (int8_t)best;",
+            "}",
+        ],
+        2,
+    )
+    return body + window.loops_close()
+
+
+def emit_average_pool_2d(layer, emission):
+    window = _pool_window(layer)
+    low, high = output_range(layer.call())
+    _describe(emission, "AVERAGE_POOL_2D", window)
+    source, output = emission.input(0), emission.output(0)
+    channels = window.in_c
+    body = window.loops_open()
+    body += indent(
+        [
+            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
+            "const int32_t count = (y_end - y_begin) * (x_end - x_begin);",
+            f"for (int c = 0; c < {channels}; ++c) {{",
+            "  int32_t sum = 0;",
+            "  for (int ky = y_begin; ky < y_end; ++ky) {",
+            "    for (int kx = x_begin; kx < x_end; ++kx) {",
+            f"      sum += {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * {channels} + c];",
+            "    }",
+            "  }",
+            "  sum = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;",
+            *indent(clamp("sum", low, high)),
+            "  out[c] = (int8_t)sum;",
+            "}",
+        ],
+        2,
+    )
+    return body + window.loops_close()
+
+
+def pool_overlap(layer):
+    return _pool_window(layer).overlap()
+
+
+def emit_mean(layer, emission):
+    input_tensor = layer.inputs[0]
+    shape = [int(size) for size in input_tensor.shape]
+    rank = len(shape)
+    axes = sorted({int(axis) % rank for axis in np.asarray(layer.constant(1)).reshape(-1)})
+    kept = [axis for axis in range(rank) if axis not in axes]
+    count = int(np.prod([shape[axis] for axis in axes], dtype=np.int64))
+    input_scale, input_zero_point = quantization(input_tensor)
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    multiplier, shift = kernels_basic.mean_multiplier(input_scale, output_scale, count)
+    strides = contiguous_strides(shape)
+    emission.describe(f"MEAN over axes {axes} of {'x'.join(map(str, shape))} ({count} values each)")
+    source, output = emission.input(0), emission.output(0)
+    requantize = emission.helper("requantize")
+    kept_sizes = [shape[axis] for axis in kept] or [1]
+    reduced_sizes = [shape[axis] for axis in axes] or [1]
+    kept_terms = [f"k{position} * {strides[axis]}" for position, axis in enumerate(kept)]
+    reduced_terms = [f"r{position} * {strides[axis]}" for position, axis in enumerate(axes)]
+    lines = ["int out_index = 0;"]
+    for position, size in enumerate(kept_sizes):
+        lines.append("  " * position + f"for (int k{position} = 0; k{position} < {size}; ++k{position}) {{")
+    depth = len(kept_sizes)
+    inner = [
+        f"const int8_t *base = {source} + {' + '.join(kept_terms) if kept_terms else '0'};",
+        "int32_t sum = 0;",
+    ]
+    for position, size in enumerate(reduced_sizes):
+        inner.append("  " * position + f"for (int r{position} = 0; r{position} < {size}; ++r{position}) {{")
+    inner.append(
+        "  " * len(reduced_sizes) + f"sum += base[{' + '.join(reduced_terms) if reduced_terms else '0'}];"
+    )
+    for position in range(len(reduced_sizes) - 1, -1, -1):
+        inner.append("  " * position + "}")
+    inner.append(
+        f"int32_t value = {requantize}(sum{plus(-input_zero_point * count)}, {multiplier}, {shift})"
+        f"{plus(output_zero_point)};"
+    )
+    inner += clamp("value", -128, 127)
+    inner.append(f"{output}[out_index++] = (int8_t)value;")
+    lines += indent(inner, depth)
+    for position in range(depth - 1, -1, -1):
+        lines.append("  " * position + "}")
+    return lines
