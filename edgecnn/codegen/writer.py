@@ -66,11 +66,12 @@ def _invoke(graph, memory_plan, emitters):
     ]
     for layer in graph.layers:
         spec = emitters.get(layer.name)
-        if spec.alias and layer.index not in memory_plan.copies:
-            continue
-        arguments = [_address(memory_plan, layer.inputs[position].index) for position in layer.activation_positions()]
-        arguments += [_address(memory_plan, tensor.index) for tensor in layer.outputs]
-        lines.append(f"  {function_name(layer)}({', '.join(arguments)});")
+        if not spec.alias or layer.index in memory_plan.copies:
+            arguments = [
+                _address(memory_plan, layer.inputs[position].index) for position in layer.activation_positions()
+            ]
+            arguments += [_address(memory_plan, tensor.index) for tensor in layer.outputs]
+            lines.append(f"  {function_name(layer)}({', '.join(arguments)});")
         for tensor in layer.outputs:
             lines.append(
                 f"  EDGECNN_TRACE_TENSOR({tensor.index}, {_address(memory_plan, tensor.index)}, {tensor.nbytes});"

@@ -31,6 +31,14 @@ def _export_tflm(model_path, out_dir, name=None, legacy_names=False):
     return sources
 
 
+def _export_c(model_path, out_dir):
+    from edgecnn import codegen
+
+    sources = codegen.generate_sources(model_path)  # every check first: a bad model writes nothing
+    codegen.write_sources(sources, out_dir)
+    return sources
+
+
 def _firmware_target(spec):
     def export_firmware(model_path, out_dir, dataset=None, image_index=0):
         return firmware.export_firmware(model_path, out_dir, spec.name, dataset=dataset, image_index=image_index)
@@ -54,6 +62,8 @@ TARGETS = Registry(
     [
         ExportTarget("tflm", "TFLite Micro sources: model array, op resolver, labels, arena size", _export_tflm,
                      ("name", "legacy_names")),
+        ExportTarget("c", "portable C99 (edgecnn's compiler, bit-exact with TFLite Micro): no interpreter, one arena",
+                     _export_c),
         *(_firmware_target(spec) for spec in firmware.FIRMWARE_TARGETS),
         *(_bundle_target(board) for board in bundles.BOARDS),
     ],
