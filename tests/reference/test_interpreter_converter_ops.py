@@ -425,3 +425,49 @@ def test_non_constant_permutation_is_refused_naming_op_and_reason():
     replaced = reference_models.with_tensor_made_variable(model, "TRANSPOSE", position=1)
     with pytest.raises(UnsupportedModelError, match=r"op 0 \(TRANSPOSE\): the permutation must be a constant"):
         Interpreter(replaced)
+
+
+def test_prelu_alpha_multiplier_is_float32_in_builtin_ref_and_double_in_micro(model_cache, tmp_path):
+    """The experiment behind the PRELU flavors: with an alpha scale where s_in * s_alpha / s_out rounds to a
+    different multiplier in float32 than in double, BUILTIN_REF follows the first and TFLite Micro the second."""
+    import keras
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from edgecnn.reference import activations
+
+    if "prelu" not in model_cache:
+        inputs = keras.Input((2, 2, 4))
+        layer = keras.layers.PReLU(shared_axes=[1, 2])
+        outputs = layer(inputs)
+        layer.set_weights([np.array([[[0.1, -0.3, 0.5, 0.25]]], np.float32)])
+        model_cache["prelu"] = reference_models.convert(keras.Model(inputs, outputs), calibration((2, 2, 4), 9))
+    model = model_cache["prelu"]
+    interpreter = Interpreter(model)
+    operator = interpreter.operators[0]
+    source, alpha, result = (interpreter.tensor_details[i] for i in (*operator.inputs, operator.outputs[0]))
+    zero_points = (source.zero_point, 0, result.zero_point)
+    values = np.arange(-128, 128).reshape(-1, 1)
+    generator = np.random.default_rng(1)
+    for _ in range(2000):
+        alpha_scale = float(np.float32(alpha.scale * generator.uniform(0.2, 3.0)))
+        multipliers = [
+            activations.prelu_multipliers(source.scale, alpha_scale, result.scale, flavor)
+            for flavor in ("tflite", "micro")
+        ]
+        tables = [activations.prelu(values, values.T, zero_points, pair) for pair in multipliers]
+        differing_alphas = np.unique(np.argwhere(tables[0] != tables[1])[:, 1])
+        if differing_alphas.size:
+            break
+    assert differing_alphas.size, "no alpha scale with differing multipliers found"
+    chosen = (np.resize(differing_alphas, 4) - 128).astype(np.int8)
+    model_object = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    tensor = model_object.subgraphs[0].tensors[operator.inputs[1]]
+    tensor.quantization.scale, tensor.quantization.zeroPoint = [alpha_scale], [0]
+    model_object.buffers[tensor.buffer].data = np.frombuffer(chosen.tobytes(), np.uint8)
+    patched = bytes(flatbuffer_utils.convert_object_to_bytearray(model_object))
+    inputs = np.repeat(np.arange(-128, 128, dtype=np.int8), 16).reshape(256, 2, 2, 4)
+    builtin_ref = reference_models.litert_reference_tensors(patched, inputs)[operator.outputs[0]]
+    micro = reference_models.micro_outputs(patched, inputs, tmp_path)
+    np.testing.assert_array_equal(Interpreter(patched).run(inputs).outputs[0], builtin_ref)
+    np.testing.assert_array_equal(Interpreter(patched, flavor="micro").run(inputs).outputs[0], micro)
+    assert np.count_nonzero(builtin_ref != micro) > 0
