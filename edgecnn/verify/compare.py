@@ -321,7 +321,7 @@ def verify_model(model_path, inputs, against=None, isolate=False, keras_path=Non
     comparisons = {}
     for spec in runtimes:
         try:
-            refusal = spec.refuses(interpreter.model)
+            refusal = spec.refuses(interpreter)
             if refusal is not None:
                 raise RuntimeBackendError(refusal)
             if spec.flavor not in interpreters:

@@ -40,6 +40,7 @@ class RuntimeSpec:
     exact: bool  # the NumPy interpreter must match it bit for bit (else float32 rounding is allowed)
     runner: object = dataclasses.field(repr=False)  # (spec, model_path, output_indices) -> runner
     aliases: tuple = ()
+    known_problems: object = dataclasses.field(default=None, repr=False)  # interpreter -> [reason, ...]
 
     def missing(self):
         """None when the runtime's Python package imports, else the reason."""
@@ -53,9 +54,10 @@ class RuntimeSpec:
         extras.require(self.module, self.description)
         return self.runner(self, model_path, output_indices)
 
-    def refuses(self, model):
-        """None when this runtime can be asked to run `model` (an edgecnn.tflite Model), else why not."""
-        return None
+    def refuses(self, interpreter):
+        """None when this runtime can be asked to run the interpreter's model, else why not (op and reason)."""
+        problems = self.known_problems(interpreter) if self.known_problems else []
+        return "; ".join(problems[:2]) or None
 
     def run(self, model_path, output_indices, inputs):
         """{tensor index: (N, ...) array} of this runtime on `inputs`, computed in a child process.
@@ -244,14 +246,34 @@ class MicroRunner:
         return {index: np.stack(values) for index, values in zip(output_indices, collected)}
 
 
+def builtin_ref_problems(interpreter):
+    """Ops whose int8 BUILTIN_REF kernel is missing or defective in this LiteRT (edgecnn.reference.support)."""
+    from edgecnn.reference import support
+
+    known = {**support.BUILTIN_REF_UNSUPPORTED_OPS, **support.BUILTIN_REF_DEFECTS}
+    return [
+        f"op {operator.index} ({operator.name}): {known[operator.name]}"
+        for operator in interpreter.operators
+        if operator.name in known
+    ]
+
+
+def micro_problems(interpreter):
+    """Ops the pip TFLite Micro lacks or rejects for this model (edgecnn.reference.support)."""
+    from edgecnn.reference import support
+
+    return [f"op {index} ({name}): {reason}" for index, name, reason in support.micro_problems(interpreter)]
+
+
 RUNTIMES = Registry(
     "runtime",
     [
         RuntimeSpec("litert-ref", "TFLite reference kernels (LiteRT, BUILTIN_REF)", "ai_edge_litert.interpreter",
-                    "tflite", EVERY_TENSOR, True, LiteRTRunner, aliases=("reference",)),
+                    "tflite", EVERY_TENSOR, True, LiteRTRunner, aliases=("reference",),
+                    known_problems=builtin_ref_problems),
         RuntimeSpec("litert", "TFLite default optimized path (LiteRT, XNNPACK)", "ai_edge_litert.interpreter",
                     "tflite", READABLE_TENSORS, False, LiteRTRunner, aliases=("optimized",)),
         RuntimeSpec("tflm", "TFLite Micro (Python package)", "tflite_micro.python.tflite_micro.runtime",
-                    "micro", OUTPUTS_ONLY, True, MicroRunner, aliases=("micro",)),
+                    "micro", OUTPUTS_ONLY, True, MicroRunner, aliases=("micro",), known_problems=micro_problems),
     ],
 )

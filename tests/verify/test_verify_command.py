@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import pathlib
+import sys
 
 import numpy
 import pytest
@@ -262,3 +264,21 @@ def test_a_runtime_that_aborts_is_that_runtimes_error_not_verifys(verify_models,
     assert "skipped tflm: TFLite Micro (Python package) crashed" in result.output and "SIGABRT" in result.output
     named = run_verify(verify_models["digits_int8"], "--random", 2, "--against", "tflm")
     assert_one_line_error(named, "crashed", "SIGABRT")
+
+
+def test_known_runtime_defects_and_gaps_are_skipped_with_the_op_named(tmp_path):
+    """BUILTIN_REF's int8 SUM is defective (edgecnn.reference.support): verify compares with the others."""
+    tf = pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "reference"))
+    import reference_models
+
+    calibration = numpy.random.default_rng(0).normal(size=(8, 6, 6, 3)).astype(numpy.float32)
+    model = tmp_path / "sum.tflite"
+    function = lambda x: tf.reduce_sum(x, axis=[1, 2])  # noqa: E731
+    model.write_bytes(reference_models.convert_function(function, (6, 6, 3), calibration))
+    report_path = tmp_path / "verify.json"
+    result = run_verify(model, "--random", 8, "--json", report_path)
+    assert result.exit_code == 0, result.output
+    assert "skipped litert-ref: op 0 (SUM): ai-edge-litert's reference" in result.output
+    assert json.loads(report_path.read_text())["tflm"]["mismatched_elements"] == 0
+    assert_one_line_error(run_verify(model, "--random", 2, "--against", "litert-ref"), "op 0 (SUM)")
