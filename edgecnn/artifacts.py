@@ -17,7 +17,7 @@ import zipfile
 
 from edgecnn import atomic, extras
 from edgecnn.data.preprocessing import Preprocessing
-from edgecnn.errors import ModelFileError
+from edgecnn.errors import ModelFileError, short_reason
 
 log = logging.getLogger("edgecnn.artifacts")
 
@@ -157,7 +157,7 @@ def load_keras_model(path, purpose="loading Keras models"):
         return keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for corrupt or foreign files
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFileError(f"cannot load Keras model {path}: {message[:200]}") from error
+        raise ModelFileError(f"cannot load Keras model {path}: {short_reason(message, 200)}") from error
 
 
 def saved_settings(model_path):

@@ -11,7 +11,7 @@ import sys
 import click
 
 from edgecnn import __version__
-from edgecnn.errors import EdgecnnError
+from edgecnn.errors import EdgecnnError, short_reason
 
 # command name -> (module under edgecnn.commands, one-line help shown by `edgecnn --help`)
 COMMANDS = {
@@ -77,12 +77,13 @@ class LazyGroup(click.Group):
 
 
 SIGPIPE_EXIT_CODE = 128 + 13
+MESSAGE_LIMIT = 600  # a runtime's text embedded in a message is cut where it enters; this is the backstop
 INTERRUPTED_EXIT_CODE = 128 + 2
 
 
 def fail(message, exit_code):
     """The one way a command fails: `error: <message>` on one line of stderr, then `exit_code`."""
-    click.echo("error: " + " ".join(str(message).split()), err=True)
+    click.echo("error: " + short_reason(message, MESSAGE_LIMIT), err=True)
     raise SystemExit(exit_code)
 
 

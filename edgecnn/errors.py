@@ -52,3 +52,46 @@ class VerificationFailed(EdgecnnError):
     """A check ran and found a difference (verify: the NumPy interpreter is not bit-exact with a runtime)."""
 
     exit_code = 1
+
+
+class NothingToCompare(EdgecnnError):
+    """No runtime could run the model, so a check compared nothing."""
+
+    exit_code = 3
+
+
+def short_reason(text, limit=240):
+    """A long error text from a runtime or tool, cut to its first distinct sentences.
+
+    Runtimes repeat one sentence per tensor or node ("Tensor 33 has invalid quantization parameters." fourteen
+    times); sentences that differ only in their numbers count once, with how many more there were.
+    """
+    import re
+
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    # Sentence ends: ". " and the "3.Tensor" of messages glued together without a space.
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+|(?<=[a-z0-9)\]][.!?])(?=[A-Z])", text) if part]
+    kept, keys, repeats = [], [], []
+    for sentence in sentences:
+        key = re.sub(r"\d+", "#", sentence)
+        for earlier in keys:  # "parameters.quantized_dimension must be ..." ends with an earlier sentence
+            if key != earlier and key.endswith(earlier):
+                cut = len(sentence) - len(re.sub(r"#", "0", earlier))
+                sentence, key = sentence[:cut].rstrip(), key[: len(key) - len(earlier)].rstrip()
+                break
+        if key in keys:
+            repeats[keys.index(key)] += 1
+            continue
+        kept.append(sentence)
+        keys.append(key)
+        repeats.append(0)
+    more = f" (the same for {max(repeats)} more)" if max(repeats) else ""
+    result = ""
+    for sentence in kept:
+        if result and len(result) + len(sentence) + 1 + len(more) > limit:
+            break
+        result = f"{result} {sentence}".strip()
+    result += more
+    return result if len(result) <= limit else result[: limit - 3].rstrip() + "..."

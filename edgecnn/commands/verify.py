@@ -7,7 +7,7 @@ import pathlib
 import click
 
 from edgecnn.commands import options
-from edgecnn.errors import ConfigurationError, VerificationFailed
+from edgecnn.errors import ConfigurationError, NothingToCompare, VerificationFailed
 from edgecnn.verify.runtimes import RUNTIMES
 
 
@@ -78,7 +78,9 @@ def command(
 ):
     """Check the NumPy int8 interpreter tensor by tensor against TFLite and TFLite Micro.
 
-    Exits 0 when the interpreter is bit-exact with TFLite's reference kernels (and TFLite Micro), 1 when not.
+    Runtimes that are not installed or refuse the model are skipped, each with its reason, unless named with
+    --against. Exits 0 when the interpreter is bit-exact with every runtime that ran, 1 on a difference, 3 when
+    no runtime could run.
     """
     from edgecnn import atomic, verify
 
@@ -109,6 +111,11 @@ def command(
             json_path, json.dumps(_json_safe(report.to_dict()), indent=1, allow_nan=False) + "\n"
         )
         click.echo(f"wrote {json_path}")
+    if not report.comparisons:
+        raise NothingToCompare(
+            "no runtime could run this model: "
+            + "; ".join(f"{name}: {reason}" for name, reason in report.skipped.items())
+        )
     if not report.exact:
         failed = [name for name in report.exact_runtimes if report.comparisons[name].mismatched_elements]
         differing = sum(report.comparisons[name].mismatched_elements for name in failed)

@@ -35,7 +35,7 @@ SUPPORTED_OPS = {
     "MUL": "",
     "PACK": "no packing in the batch dimension",
     "PAD": "no padding in the batch dimension",
-    "PRELU": "",
+    "PRELU": "alpha 1-dimensional: only its innermost dimension above 1 (Keras PReLU: shared_axes=[1, 2])",
     "QUANTIZE": "",
     "REDUCE_MAX": "no reduction in the batch dimension",
     "REDUCE_MIN": "no reduction in the batch dimension",
@@ -59,6 +59,8 @@ SUPPORTED_OPS = {
     "TRANSPOSE": "",
     "TRANSPOSE_CONV": "",
 }
+# Ops the NumPy interpreter runs that the table does not list, so the compiler leaves them (and what follows) on
+# the CPU: UNPACK, SPLIT_V, GATHER, DEPTH_TO_SPACE, PADV2, MIRROR_PAD and BATCH_MATMUL.
 EIGHT_BIT_TYPES = ("INT8", "UINT8")
 SOFTMAX_MAX_ELEMENTS = 16000
 NO_FUSED_ACTIVATION_OPS = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "CONCATENATION")
@@ -268,6 +270,21 @@ def _limit_problems(graph, operator):
             axes = [int(axis) % rank for axis in axis_tensor.data.reshape(-1)]
             if 0 in axes:
                 reasons.append("reduces over the batch dimension")
+    if name == "PRELU" and len(operator.inputs) > 1:
+        alpha = graph.tensors[operator.inputs[1]]
+        if any(dimension > 1 for dimension in alpha.shape[:-1]):
+            reasons.append(
+                f"alpha of shape {list(alpha.shape)} (the table allows only its innermost dimension above 1)"
+            )
+    if name in ("PACK", "SPLIT"):
+        rank = len(graph.tensors[operator.inputs[1 if name == "SPLIT" else 0]].shape) + (name == "PACK")
+        axis_tensor = graph.tensors[operator.inputs[0]] if name == "SPLIT" else None
+        if axis_tensor is not None and not axis_tensor.is_constant:
+            axis = None
+        else:
+            axis = int(axis_tensor.data.reshape(-1)[0]) if axis_tensor is not None else options.get("axis", 0)
+        if axis is not None and rank and axis % rank == 0:
+            reasons.append(f"{'packs' if name == 'PACK' else 'splits'} in the batch dimension")
     if name in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
         for role, tensor in _tensors(graph, operator):
             if not tensor.is_constant and len([d for d in tensor.shape if d > 1]) > 3:

@@ -7,7 +7,7 @@ PACK -> RESHAPE, which microcontrollers and the Edge TPU handle badly; with batc
 import numpy as np
 
 from edgecnn import extras
-from edgecnn.errors import ConfigurationError, UnsupportedModelError
+from edgecnn.errors import ConfigurationError, UnsupportedModelError, short_reason
 
 MODES = ("int8", "float16", "dynamic", "float32")
 IO_TYPES = ("int8", "uint8", "float32")
@@ -65,8 +65,8 @@ def quantize_keras_model(keras_model, calibration_inputs=None, mode="int8", io_t
         with extras.quiet_native_output():
             tflite_bytes = converter.convert()
     except Exception as error:  # the converter raises ConverterError and assorted others
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UnsupportedModelError(f"TFLite conversion ({mode}) failed: {first_line}") from error
+        reason = short_reason(str(error).strip().splitlines()[0]) if str(error).strip() else type(error).__name__
+        raise UnsupportedModelError(f"TFLite conversion ({mode}) failed: {reason}") from error
     if metadata is not None:
         from edgecnn import artifacts
 

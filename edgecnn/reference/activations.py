@@ -11,6 +11,8 @@ points as stored in the model, and returns an int8 array of the same shape. Wher
   scale without requantizing.
 - HARD_SWISH, LEAKY_RELU and RELU: same integer arithmetic, but TFLite combines the float32 scales into
   multipliers in float32 and the installed TFLite Micro build in double, which moves some outputs by one.
+- PRELU: same integer arithmetic; TFLite computes the alpha multiplier s_in * s_alpha / s_out in float32,
+  TFLite Micro in double.
 - SOFTMAX is the same in both.
 """
 
@@ -327,3 +329,27 @@ def relu6(x, input_scale, input_zero_point, output_scale, output_zero_point, fla
     six = int(input_zero_point) + arithmetic.round_half_away_from_zero(_float32_division(6.0, input_scale))
     six = min(max(six, arithmetic.INT8_MIN), arithmetic.INT8_MAX)
     return _int8(np.clip(np.asarray(x, dtype=np.int64), int(input_zero_point), six))
+
+
+def prelu_multipliers(input_scale, alpha_scale, output_scale, flavor="tflite"):
+    """PRELU's two (multiplier, shift) pairs: s_in / s_out for x >= zero point, s_in * s_alpha / s_out below.
+
+    TFLite's PreluPrepare computes both in float32 (`input->params.scale * alpha->params.scale / ...` on
+    floats), TFLite Micro's CalculatePreluParams in double: the second multiplier, and outputs, can differ.
+    """
+    _check_flavor(flavor)
+    identity = arithmetic.quantize_multiplier(_real_multiplier(flavor, [input_scale], output_scale))
+    alpha = arithmetic.quantize_multiplier(_real_multiplier(flavor, [input_scale, alpha_scale], output_scale))
+    return (*identity, *alpha)
+
+
+def prelu(x, alpha, zero_points, multipliers):
+    """Int8 PRELU (reference_ops::BroadcastPrelu4DSlow): x and alpha raw int8 values that broadcast,
+    zero_points (input, alpha, output), multipliers from prelu_multipliers."""
+    input_zero_point, alpha_zero_point, output_zero_point = zero_points
+    identity_multiplier, identity_shift, alpha_multiplier, alpha_shift = multipliers
+    centered = np.asarray(x, dtype=np.int64) - int(input_zero_point)
+    scaled_alpha = np.asarray(alpha, dtype=np.int64) - int(alpha_zero_point)
+    identity = arithmetic.multiply_by_quantized_multiplier(centered, identity_multiplier, identity_shift)
+    negative = arithmetic.multiply_by_quantized_multiplier(centered * scaled_alpha, alpha_multiplier, alpha_shift)
+    return _int8(np.where(centered >= 0, identity, negative) + int(output_zero_point))

@@ -1,7 +1,8 @@
 """The NumPy int8 interpreter: loads a .tflite with edgecnn.tflite, checks every op, runs batches.
 
 flavor "tflite" reproduces TFLite's reference kernels (BUILTIN_REF), "micro" TFLite Micro; the two differ in
-FULLY_CONNECTED requantization, LOGISTIC/TANH and the MUL multiplier.
+FULLY_CONNECTED requantization, LOGISTIC/TANH and the MUL and PRELU multipliers. Where a runtime lacks an op or
+supports it only partly, edgecnn.reference.support says so; both flavors still run every op here.
 """
 
 import dataclasses
@@ -11,7 +12,7 @@ import numpy as np
 
 from edgecnn import tflite
 from edgecnn.errors import ConfigurationError
-from edgecnn.reference import kernels_basic, kernels_conv
+from edgecnn.reference import kernels_basic, kernels_conv, kernels_layout
 from edgecnn.reference.kernels_common import Call
 from edgecnn.tflite import memory
 
@@ -35,9 +36,31 @@ KERNELS = {
     "RELU": kernels_basic.relu,
     "RELU6": kernels_basic.relu6,
     "LEAKY_RELU": kernels_basic.leaky_relu,
-    "RESHAPE": kernels_basic.reshape,
-    "PAD": kernels_basic.pad,
-    "CONCATENATION": kernels_basic.concatenation,
+    "PRELU": kernels_basic.prelu,
+    "MAXIMUM": kernels_basic.maximum,
+    "MINIMUM": kernels_basic.minimum,
+    "SUM": kernels_basic.sum_,
+    "REDUCE_MAX": kernels_basic.reduce_max,
+    "BATCH_MATMUL": kernels_conv.batch_matmul,
+    "RESHAPE": kernels_layout.reshape,
+    "SQUEEZE": kernels_layout.reshape,
+    "EXPAND_DIMS": kernels_layout.reshape,
+    "TRANSPOSE": kernels_layout.transpose,
+    "SLICE": kernels_layout.slice_,
+    "STRIDED_SLICE": kernels_layout.strided_slice,
+    "PACK": kernels_layout.pack,
+    "UNPACK": kernels_layout.unpack,
+    "SPLIT": kernels_layout.split,
+    "SPLIT_V": kernels_layout.split_v,
+    "GATHER": kernels_layout.gather,
+    "CONCATENATION": kernels_layout.concatenation,
+    "DEPTH_TO_SPACE": kernels_layout.depth_to_space,
+    "SPACE_TO_DEPTH": kernels_layout.space_to_depth,
+    "PAD": kernels_layout.pad,
+    "PADV2": kernels_layout.pad,
+    "MIRROR_PAD": kernels_layout.mirror_pad,
+    "RESIZE_NEAREST_NEIGHBOR": kernels_layout.resize_nearest_neighbor,
+    "RESIZE_BILINEAR": kernels_layout.resize_bilinear,
     "QUANTIZE": kernels_basic.quantize,
     "DEQUANTIZE": kernels_basic.dequantize,
 }
@@ -192,7 +215,8 @@ class Interpreter:
                 if keep_intermediates or index in keep:
                     kept[index] = result
             if not keep_intermediates:
-                for index in operator.inputs:
+                # Inputs after their last use, and outputs no op reads (a SPLIT's unused pieces).
+                for index in (*operator.inputs, *operator.outputs):
                     if index in values and self._lifetimes.get(index, (0, -1))[1] <= operator.index:
                         if index not in keep:
                             del values[index]

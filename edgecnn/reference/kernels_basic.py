@@ -1,4 +1,4 @@
-"""Pooling, reductions, element-wise arithmetic, activations and data movement on batched int8 arrays.
+"""Pooling, reductions, element-wise arithmetic and activations on batched int8 arrays.
 
 Element-wise ops of int8 inputs run their exact integer arithmetic once over every possible input (256
 values, or 256 x 256 pairs for ADD/SUB/MUL), then look the batch up in that table: same result, fewer passes.
@@ -136,12 +136,13 @@ def _pair_table(function, parameters):
     return table
 
 
-def _binary(call, function, parameters):
+def _binary(call, function, parameters, table=True):
     """function(first, second, *parameters) -> int8 on the broadcast operands, as the output's shape."""
     output_shape = call.output_shape()
     first, second = _broadcast_operands(call, dtype=None)
     if (
-        first.dtype == second.dtype == np.int8
+        table
+        and first.dtype == second.dtype == np.int8
         and int(np.prod(output_shape, dtype=np.int64)) >= BINARY_TABLE_MIN_ELEMENTS
     ):
         index = first.view(np.uint8).astype(np.intp) << 8
@@ -249,6 +250,63 @@ def mul(call):
     return _binary(call, _mul_values, parameters)
 
 
+def _maximum_values(first, second):
+    return np.maximum(first, second)
+
+
+def _minimum_values(first, second):
+    return np.minimum(first, second)
+
+
+def maximum(call):
+    """No requantization in either runtime: the raw int8 maximum (the converter gives inputs the output's
+    scale and zero point)."""
+    return _binary(call, _maximum_values, (), table=False)
+
+
+def minimum(call):
+    return _binary(call, _minimum_values, (), table=False)
+
+
+def prelu(call):
+    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+    alpha_scale, alpha_zero_point = scale_and_zero_point(call.inputs[1])
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    multipliers = activations.prelu_multipliers(input_scale, alpha_scale, output_scale, flavor=call.flavor)
+    zero_points = (input_zero_point, alpha_zero_point, output_zero_point)
+    return _binary(call, activations.prelu, (zero_points, multipliers))
+
+
+def _reduction_axes(call):
+    """The reduced model axes as axes of the per-image view (N, *shape), each once."""
+    rank = len(call.inputs[0].shape)
+    return tuple(sorted({int(axis) % rank + 1 for axis in np.asarray(call.arrays[1]).reshape(-1)}))
+
+
+def sum_(call):
+    """TFLite's QuantizedMeanOrSum with compute_sum: MBQM(S - zp_in * count) + zp_out with the multiplier of
+    double(s_in) / double(s_out), as MEAN but without folding 1/count into it (both runtimes)."""
+    values = call.per_image(0)
+    axes = _reduction_axes(call)
+    count = int(np.prod([values.shape[axis] for axis in axes], dtype=np.int64))
+    input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    multiplier, shift = arithmetic.quantize_multiplier(
+        float(np.float64(input_scale) / np.float64(output_scale))
+    )
+    total = values.sum(axis=axes, dtype=np.int64) - input_zero_point * count
+    result = arithmetic.multiply_by_quantized_multiplier(total, multiplier, shift) + output_zero_point
+    return [call.batched_output(to_int8(np.clip(result, -128, 127)))]
+
+
+def reduce_max(call):
+    """The raw maximum: neither runtime requantizes (TFLite Micro requires equal input and output
+    quantization; the converter gives them that)."""
+    values = call.per_image(0)
+    axes = _reduction_axes(call)
+    return [call.batched_output(values.max(axis=axes) if axes else values)]
+
+
 def _unary_parameters(call):
     return (*scale_and_zero_point(call.inputs[0]), *scale_and_zero_point(call.outputs[0]))
 
@@ -286,25 +344,6 @@ def relu6(call):
 
 def leaky_relu(call):
     return _activation(call, activations.leaky_relu, call.options.get("alpha", 0.0))
-
-
-def reshape(call):
-    return [np.asarray(call.arrays[0]).reshape(call.output_shape())]
-
-
-def pad(call):
-    paddings = np.asarray(call.arrays[1], dtype=np.int64).reshape(-1, 2)
-    _, output_zero_point = scale_and_zero_point(call.outputs[0])
-    widths = [(int(before), int(after)) for before, after in paddings]
-    return [np.pad(call.arrays[0], widths, constant_values=output_zero_point).reshape(call.output_shape())]
-
-
-def concatenation(call):
-    rank = len(call.outputs[0].shape)
-    axis = call.options["axis"] % rank
-    arrays = [np.broadcast_to(array, (call.batch_size, *array.shape[1:])) for array in call.arrays]
-    low, high = output_range(call)
-    return [np.clip(np.concatenate(arrays, axis=axis), low, high).astype(call.arrays[0].dtype)]
 
 
 def quantize(call):

@@ -23,16 +23,36 @@ class Call:
 
     @property
     def batch_size(self):
+        """Images in the run: the leading axis of the first activation input (constants have none)."""
+        for tensor, array in zip(self.inputs, self.arrays):
+            if tensor is not None and array is not None and not tensor.is_constant:
+                return array.shape[0]
         return self.arrays[0].shape[0]
 
     def output_shape(self, position=0):
         """The output tensor's shape for the run's batch (see batched_shape)."""
         return batched_shape(self.outputs[position].shape, self.batch_size)
 
+    def per_image(self, position):
+        """Input `position` as (N, *model shape): one batch-1 model tensor per image (see batched_shape).
+
+        A constant comes back as (1, *shape), which broadcasts over the images. Kernels written on these views
+        treat the model's axis k as axis k + 1 and so handle every axis alike, the model's batch axis included.
+        """
+        tensor, array = self.inputs[position], np.asarray(self.arrays[position])
+        if tensor.is_constant:
+            return array.reshape(1, *tensor.shape)
+        return array.reshape(self.batch_size, *tensor.shape)
+
+    def batched_output(self, values, position=0):
+        """A per-image result (N, *model output shape) in the interpreter's batched layout, contiguous."""
+        return np.ascontiguousarray(values).reshape(self.output_shape(position))
+
 
 def batched_shape(shape, batch_size):
     """A batch-1 model tensor's shape for a batch of `batch_size`: the leading 1 is replaced, or, when the
-    converter dropped the batch axis (a rank-1 RESHAPE output), one is put in front."""
+    converter dropped the batch axis (a rank-1 RESHAPE output) or moved it (TRANSPOSE, PACK), one is put in
+    front. Either way the array holds `batch_size` model tensors one after the other."""
     shape = tuple(shape)
     if shape and shape[0] == 1:
         return (batch_size, *shape[1:])

@@ -262,3 +262,35 @@ def _requantize_in_double(accumulator, input_scale, filter_scales, output_scale,
     truncated = np.trunc(scaled)
     rounded = truncated + np.sign(scaled) * (np.abs(scaled - truncated) >= 0.5)
     return rounded.astype(np.int64) + output_zero_point
+
+
+def batch_matmul(call):
+    """BATCH_MATMUL (reference_ops::BatchMatMul<int8_t, int32_t>, both runtimes): the exact sum of
+    (x - zp_x) * (y - zp_y) over the depth, MBQM with QuantizeMultiplier(double(float32(s_x * s_y)) / s_out)
+    (GetQuantizedConvolutionMultipler), + zp_out, clamped to int8. Batch axes broadcast, adj_x / adj_y
+    transpose the last two axes; either operand may be a constant."""
+    rank = len(call.outputs[0].shape)
+    operands = []
+    for position, adjoint in ((0, "adj_x"), (1, "adj_y")):
+        values = call.per_image(position)
+        # Right-align the batch axes of operands of different rank, after the images axis.
+        values = values.reshape(values.shape[0], *([1] * (rank + 1 - values.ndim)), *values.shape[1:])
+        if call.options.get(adjoint, False):
+            values = np.swapaxes(values, -1, -2)
+        operands.append(values)
+    (left_scale, left_zero_point), (right_scale, right_zero_point) = (
+        scale_and_zero_point(call.inputs[0]),
+        scale_and_zero_point(call.inputs[1]),
+    )
+    output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
+    left = np.subtract(operands[0], left_zero_point, dtype=np.int64)
+    right = np.subtract(operands[1], right_zero_point, dtype=np.int64)
+    depth = left.shape[-1]
+    bound = depth * int(np.abs(left).max(initial=0)) * int(np.abs(right).max(initial=0))
+    dtype = np.float32 if bound <= 2**24 else np.float64 if bound <= 2**53 else np.int64
+    accumulator = np.matmul(left.astype(dtype), right.astype(dtype)).astype(np.int64)
+    real = np.float64(np.float32(left_scale) * np.float32(right_scale)) / np.float64(output_scale)
+    multiplier, shift = arithmetic.quantize_multiplier(real)
+    low, high = output_range(call)
+    output = requantize_to_int8(accumulator, multiplier, shift, output_zero_point, low, high)
+    return [call.batched_output(output)]

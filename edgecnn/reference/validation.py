@@ -11,10 +11,33 @@ CONSTANT_INPUTS = {
     "FULLY_CONNECTED": ((1, "weights"),),
     "TRANSPOSE_CONV": ((0, "output shape"), (1, "filter")),
     "MEAN": ((1, "axis"),),
+    "SUM": ((1, "axis"),),
+    "REDUCE_MAX": ((1, "axis"),),
     "PAD": ((1, "paddings"),),
+    "PADV2": ((1, "paddings"), (2, "constant value")),
+    "MIRROR_PAD": ((1, "paddings"),),
+    "TRANSPOSE": ((1, "permutation"),),
+    "SLICE": ((1, "begin"), (2, "size")),
+    "STRIDED_SLICE": ((1, "begin"), (2, "end"), (3, "strides")),
+    "EXPAND_DIMS": ((1, "axis"),),
+    "SPLIT": ((0, "axis"),),
+    "SPLIT_V": ((1, "size_splits"), (2, "axis")),
+    "GATHER": ((1, "indices"),),
+    "RESIZE_NEAREST_NEIGHBOR": ((1, "size"),),
+    "RESIZE_BILINEAR": ((1, "size"),),
 }
+# Input positions holding parameters rather than int8 values: not type-checked as activations.
+PARAMETER_INPUTS = {"CONV_2D": (2,), "DEPTHWISE_CONV_2D": (2,), "FULLY_CONNECTED": (2,), "TRANSPOSE_CONV": (3,)}
+# Constant parameter tensors and the integer types they may have.
+INDEX_TYPES = ("INT32", "INT64")
+WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
 INT8 = np.dtype(np.int8)
-DATA_MOVEMENT = ("RESHAPE", "PAD", "CONCATENATION", "MAX_POOL_2D", "AVERAGE_POOL_2D")
+NHWC_OPS = (
+    "CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESIZE_NEAREST_NEIGHBOR",
+    "RESIZE_BILINEAR", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH",
+)  # fmt: skip
+# Ops that copy or compare raw int8 values: inputs and output must share one scale and zero point.
+SAME_QUANTIZATION_OPS = ("CONCATENATION", "PACK")
 
 
 def check_model(interpreter):
@@ -51,6 +74,8 @@ def check_model(interpreter):
                 or not tensors[operator.inputs[position]].is_constant
             ):
                 fail(operator, f"the {what} must be a constant tensor")
+        if all(index < 0 or tensors[index].is_constant for index in operator.inputs):
+            fail(operator, "every input is constant (the converter folds such ops; this one was not)")
         _check_types(operator, tensors, fail)
         _check_op_specifics(operator, tensors, fail)
 
@@ -88,9 +113,15 @@ def _check_types(operator, tensors, fail):
             )
         return
     # Filters, biases, shapes, axes and paddings are checked elsewhere; the values flowing through are int8.
-    skipped = {1, 2} if operator.name in CONSTANT_INPUTS else set()
-    skipped |= {0, 1, 3} if operator.name == "TRANSPOSE_CONV" else set()
+    skipped = {position for position, _ in CONSTANT_INPUTS.get(operator.name, ())}
+    skipped |= set(PARAMETER_INPUTS.get(operator.name, ()))
     skipped |= {1} if operator.name == "RESHAPE" else set()
+    if operator.name not in WEIGHTED_OPS:
+        for position, what in CONSTANT_INPUTS.get(operator.name, ()):
+            parameter = tensors[operator.inputs[position]]
+            expected = ("INT8",) if what == "constant value" else INDEX_TYPES
+            if parameter.type_name not in expected:
+                fail(operator, f"the {what} {_describe(parameter)}; expected {' or '.join(expected)}")
     checked = [
         tensors[index]
         for position, index in enumerate(operator.inputs)
@@ -102,7 +133,7 @@ def _check_types(operator, tensors, fail):
             fail(operator, f"{_describe(tensor)}; the NumPy interpreter runs int8 tensors only{hint}")
         if not tensor.quantization.is_quantized:
             fail(operator, f"tensor {tensor.index} ({tensor.name}) has no quantization parameters")
-    if operator.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
+    if operator.name in WEIGHTED_OPS:
         weights = tensors[operator.inputs[1]]
         if weights.dtype != INT8:
             fail(operator, f"{_describe(weights)}; int8 weights are required")
@@ -117,10 +148,7 @@ def _check_op_specifics(operator, tensors, fail):
     name = operator.name
     first_input = tensors[operator.inputs[0]] if operator.inputs and operator.inputs[0] >= 0 else None
     output = tensors[operator.outputs[0]]
-    if (
-        name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D")
-        and len(first_input.shape) != 4
-    ):
+    if name in NHWC_OPS and len(first_input.shape) != 4:
         fail(operator, f"input shape {first_input.shape} is not NHWC")
     if name == "CONV_2D":
         depth, filter_depth = first_input.shape[3], tensors[operator.inputs[1]].shape[3]
@@ -134,9 +162,7 @@ def _check_op_specifics(operator, tensors, fail):
         paddings = tensors[operator.inputs[1]].data.reshape(-1, 2)
         if paddings.shape[0] and (paddings[0] != 0).any():
             fail(operator, "padding the batch axis is not supported")
-    if name == "CONCATENATION":
-        if operator.options["axis"] % len(output.shape) == 0:
-            fail(operator, "concatenating along the batch axis is not supported")
+    if name in SAME_QUANTIZATION_OPS:
         expected = _per_tensor(output)
         for index in operator.inputs:
             if _per_tensor(tensors[index]) != expected:
@@ -145,7 +171,8 @@ def _check_op_specifics(operator, tensors, fail):
                     f"input tensor {index} ({tensors[index].name}) is quantized as "
                     f"{_per_tensor(tensors[index])}, the output as {expected}; they must match",
                 )
-    if name in ("ADD", "SUB", "MUL"):
+    _check_layout_op(operator, tensors, fail)
+    if name in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "PRELU", "BATCH_MATMUL"):
         for index in operator.inputs:
             if tensors[index].is_constant and tensors[index].quantization.is_per_channel:
                 fail(operator, f"tensor {index} is quantized per channel")
@@ -156,6 +183,53 @@ def _check_op_specifics(operator, tensors, fail):
         problem = softmax_scale_problem(operator, tensors)
         if problem:
             fail(operator, problem)
+
+
+def _constant(tensors, operator, position):
+    return [int(value) for value in tensors[operator.inputs[position]].data.reshape(-1)]
+
+
+def _check_layout_op(operator, tensors, fail):
+    """The limits TFLite's Prepare enforces on the data-movement ops, checked up front."""
+    name, options = operator.name, operator.options
+    shape = tensors[operator.inputs[0]].shape
+    rank = len(shape)
+    if name == "TRANSPOSE" and sorted(axis % max(rank, 1) for axis in _constant(tensors, operator, 1)) != list(
+        range(rank)
+    ):
+        fail(operator, f"the permutation {_constant(tensors, operator, 1)} is not one of {rank} axes")
+    if name == "SLICE":
+        for axis, (begin, size) in enumerate(zip(_constant(tensors, operator, 1), _constant(tensors, operator, 2))):
+            if begin < 0 or begin > shape[axis] or (size >= 0 and begin + size > shape[axis]) or size < -1:
+                fail(operator, f"begin {begin} and size {size} do not fit axis {axis} of size {shape[axis]}")
+    if name == "STRIDED_SLICE" and 0 in _constant(tensors, operator, 3):
+        fail(operator, "a stride of 0 is not allowed")
+    if name in ("MIRROR_PAD", "PADV2"):
+        paddings = tensors[operator.inputs[1]].data.reshape(-1, 2)
+        if (paddings < 0).any():
+            fail(operator, "negative paddings are not supported")
+    if name == "MIRROR_PAD":
+        # REFLECT leaves the edge out, so it can mirror at most size - 1 values; SYMMETRIC at most size.
+        limit = 1 if options.get("mode", "REFLECT") == "REFLECT" else 0
+        for axis, (before, after) in enumerate(tensors[operator.inputs[1]].data.reshape(-1, 2)):
+            if max(before, after) > shape[axis] - limit:
+                fail(operator, f"padding {int(max(before, after))} is too large for axis {axis} of size {shape[axis]}")
+    if name == "GATHER":
+        if options.get("batch_dims", 0) != 0:
+            fail(operator, f"batch_dims {options['batch_dims']} is not supported (only 0)")
+        axis = options.get("axis", 0) % max(rank, 1)
+        indices = _constant(tensors, operator, 1)
+        if any(not 0 <= index < shape[axis] for index in indices):
+            fail(operator, f"an index of {indices} is outside axis {axis} of size {shape[axis]}")
+    if name == "SPLIT":
+        values = tensors[operator.inputs[1]].shape
+        axis = _constant(tensors, operator, 0)[0] % max(len(values), 1)
+        if values[axis] % len(operator.outputs):
+            fail(operator, f"axis {axis} of size {values[axis]} does not split in {len(operator.outputs)}")
+    if name == "RESIZE_BILINEAR" and options.get("align_corners") and options.get("half_pixel_centers"):
+        fail(operator, "align_corners together with half_pixel_centers is not supported")
+    if name in ("DEPTH_TO_SPACE", "SPACE_TO_DEPTH") and options.get("block_size", 0) < 1:
+        fail(operator, f"block size {options.get('block_size')} is not positive")
 
 
 def softmax_scale_problem(operator, tensors):

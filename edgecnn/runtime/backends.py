@@ -11,7 +11,7 @@ import importlib
 import numpy as np
 
 from edgecnn import extras
-from edgecnn.errors import ModelFileError, RuntimeBackendError
+from edgecnn.errors import ModelFileError, RuntimeBackendError, short_reason
 from edgecnn.registry import Registry
 
 TensorInfo = collections.namedtuple("TensorInfo", "index name shape dtype scale zero_point")
@@ -81,11 +81,11 @@ class InterpreterBackend(Backend):
                 self.interpreter.allocate_tensors()
         except ValueError as error:
             raise ModelFileError(
-                f"{self.model_path}: {self.name} cannot load this model ({error})"
+                f"{self.model_path}: {self.name} cannot load this model ({short_reason(error)})"
             ) from error
         except RuntimeError as error:
             raise RuntimeBackendError(
-                f"{self.model_path}: {self.name} failed to prepare the model ({error})"
+                f"{self.model_path}: {self.name} failed to prepare the model ({short_reason(error)})"
             ) from error
         self.input_details = [tensor_info(detail) for detail in self.interpreter.get_input_details()]
         self.output_details = [tensor_info(detail) for detail in self.interpreter.get_output_details()]

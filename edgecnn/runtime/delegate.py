@@ -10,7 +10,7 @@ import dataclasses
 import platform
 import re
 
-from edgecnn.errors import ConfigurationError, RuntimeBackendError
+from edgecnn.errors import ConfigurationError, RuntimeBackendError, short_reason
 
 EDGETPU_LIBRARY = {
     "Linux": "libedgetpu.so.1",
@@ -96,6 +96,7 @@ def load_edgetpu_delegate(backend_class, spec, library=None):
         where = spec.device or "any"
         raise RuntimeBackendError(
             f"cannot use --delegate {spec}: {library} loaded but no Edge TPU was found on device {where} "
-            f"({error}); plug in the Coral USB Accelerator (a USB 3 port, the udev rules of libedgetpu1-std) "
+            f"({short_reason(error)}); plug in the Coral USB Accelerator (a USB 3 port, the udev rules of "
+            "libedgetpu1-std) "
             "or pass --fallback-cpu to run on the CPU"
         ) from error

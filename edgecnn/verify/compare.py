@@ -10,7 +10,14 @@ import dataclasses
 import numpy as np
 
 from edgecnn import extras
-from edgecnn.errors import ConfigurationError, EdgecnnError, UnsupportedModelError
+from edgecnn.errors import (
+    ConfigurationError,
+    EdgecnnError,
+    ModelFileError,
+    RuntimeBackendError,
+    UnsupportedModelError,
+    short_reason,
+)
 from edgecnn.tflite import memory
 from edgecnn.verify.runtimes import OUTPUTS_ONLY, RUNTIMES
 
@@ -250,8 +257,7 @@ def compare_with_runtime(spec, model_path, interpreter, run, inputs, isolate):
     """Run one runtime on the inputs and compare it with the NumPy interpreter's run of the same flavor."""
     output_indices = [info.index for info in interpreter.output_details]
     notes = []
-    runner = spec.create_runner(model_path, output_indices)
-    their_tensors = runner.run(inputs.quantized)
+    their_tensors = spec.run(model_path, output_indices, inputs.quantized)
     computed = {index for operator in interpreter.operators for index in operator.outputs}
     unreadable = len(computed - set(their_tensors))
     outputs_only = spec.exposes == OUTPUTS_ONLY
@@ -308,18 +314,27 @@ def verify_model(model_path, inputs, against=None, isolate=False, keras_path=Non
     are built.
     """
     interpreters = dict(interpreters or {})
+    interpreter = interpreters.get("tflite") or load_interpreter(str(model_path), "tflite")
+    interpreters["tflite"] = interpreter
     runtimes, skipped = resolve_runtimes(against)
     runs = {}
     comparisons = {}
     for spec in runtimes:
-        if spec.flavor not in interpreters:
-            interpreters[spec.flavor] = load_interpreter(str(model_path), spec.flavor)
-        if spec.flavor not in runs:
-            runs[spec.flavor] = _run_numpy(interpreters[spec.flavor], inputs)
-        comparisons[spec.name] = compare_with_runtime(
-            spec, model_path, interpreters[spec.flavor], runs[spec.flavor], inputs, isolate
-        )
-    interpreter = interpreters.get("tflite") or load_interpreter(str(model_path), "tflite")
+        try:
+            refusal = spec.refuses(interpreter)
+            if refusal is not None:
+                raise RuntimeBackendError(refusal)
+            if spec.flavor not in interpreters:
+                interpreters[spec.flavor] = load_interpreter(str(model_path), spec.flavor)
+            if spec.flavor not in runs:
+                runs[spec.flavor] = _run_numpy(interpreters[spec.flavor], inputs)
+            comparisons[spec.name] = compare_with_runtime(
+                spec, model_path, interpreters[spec.flavor], runs[spec.flavor], inputs, isolate
+            )
+        except (RuntimeBackendError, ModelFileError) as error:
+            if against is not None:  # named explicitly: a runtime that cannot run is an error
+                raise
+            skipped[spec.name] = short_reason(str(error), 200)
     keras_rows, keras_notes = None, []
     if keras_path is not None:
         from edgecnn.verify import keras_layers

@@ -9,13 +9,18 @@ Every runner returns {tensor_index: array (N, ...)}: the batch-1 axis of each te
 """
 
 import dataclasses
+import multiprocessing
 import os
+import pathlib
+import signal
+import sys
+import tempfile
 import warnings
 
 import numpy as np
 
 from edgecnn import extras
-from edgecnn.errors import RuntimeBackendError
+from edgecnn.errors import EdgecnnError, RuntimeBackendError, short_reason
 from edgecnn.registry import Registry
 
 EVERY_TENSOR = "every tensor"
@@ -35,6 +40,7 @@ class RuntimeSpec:
     exact: bool  # the NumPy interpreter must match it bit for bit (else float32 rounding is allowed)
     runner: object = dataclasses.field(repr=False)  # (spec, model_path, output_indices) -> runner
     aliases: tuple = ()
+    known_problems: object = dataclasses.field(default=None, repr=False)  # interpreter -> [reason, ...]
 
     def missing(self):
         """None when the runtime's Python package imports, else the reason."""
@@ -47,6 +53,67 @@ class RuntimeSpec:
     def create_runner(self, model_path, output_indices):
         extras.require(self.module, self.description)
         return self.runner(self, model_path, output_indices)
+
+    def refuses(self, interpreter):
+        """None when this runtime can be asked to run the interpreter's model, else why not (op and reason)."""
+        problems = self.known_problems(interpreter) if self.known_problems else []
+        return "; ".join(problems[:2]) or None
+
+    def run(self, model_path, output_indices, inputs):
+        """{tensor index: (N, ...) array} of this runtime on `inputs`, computed in a child process.
+
+        TFLite Micro and the reference kernels abort the whole process on some models (a softmax input scale
+        below 2^-26 fails a check in PreprocessSoftmaxScaling); in a child, that is this runtime's error.
+        """
+        extras.require(self.module, self.description)
+        context = multiprocessing.get_context("spawn")
+        with tempfile.TemporaryDirectory(prefix="edgecnn-verify-") as folder:
+            folder = pathlib.Path(folder)
+            np.savez(folder / "inputs.npz", *inputs)
+            child = context.Process(
+                target=_run_in_child, args=(self, str(model_path), list(output_indices), str(folder))
+            )
+            child.start()
+            child.join()
+            log_tail = _log_tail(folder / "native.log")
+            if child.exitcode and child.exitcode < 0:
+                name = signal.Signals(-child.exitcode).name
+                detail = f": {short_reason(log_tail)}" if log_tail else ""
+                raise RuntimeBackendError(f"{self.description} crashed on {model_path} ({name}){detail}")
+            error_path = folder / "error.txt"
+            if error_path.is_file():
+                raise RuntimeBackendError(error_path.read_text(encoding="utf-8"))
+            if child.exitcode != 0 or not (folder / "outputs.npz").is_file():
+                detail = f": {short_reason(log_tail)}" if log_tail else ""
+                raise RuntimeBackendError(f"{self.description} failed on {model_path} (exit {child.exitcode}){detail}")
+            with np.load(folder / "outputs.npz") as outputs:
+                return {int(key): outputs[key] for key in outputs.files}
+
+
+def _run_in_child(spec, model_path, output_indices, folder):
+    """Child process: run the runtime on the saved inputs; native output goes to a log the parent reads."""
+    folder = pathlib.Path(folder)
+    log = os.open(folder / "native.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    with np.load(folder / "inputs.npz") as saved:
+        inputs = [saved[f"arr_{position}"] for position in range(len(saved.files))]
+    try:
+        tensors = spec.create_runner(model_path, output_indices).run(inputs)
+    except EdgecnnError as error:
+        (folder / "error.txt").write_text(str(error), encoding="utf-8")
+        return
+    np.savez(folder / "outputs.npz", **{str(index): array for index, array in tensors.items()})
+
+
+def _log_tail(path, lines=3):
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " ".join(line.strip() for line in text.strip().splitlines()[-lines:])
 
 
 # _SENTINEL_SEED: a value pattern written into intermediates before each invoke: a tensor still holding it
@@ -82,7 +149,9 @@ class LiteRTRunner:
                 self.interpreter = module.Interpreter(model_path=str(model_path), **options)
                 self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
-            raise RuntimeBackendError(f"TFLite ({self.name}) cannot load {model_path}: {error}") from error
+            raise RuntimeBackendError(
+                f"TFLite ({self.name}) cannot load {model_path}: {short_reason(error)}"
+            ) from error
         self.input_indices = [detail["index"] for detail in self.interpreter.get_input_details()]
         self.output_indices = [detail["index"] for detail in self.interpreter.get_output_details()]
         self.details = {detail["index"]: detail for detail in self.interpreter.get_tensor_details()}
@@ -128,7 +197,7 @@ class LiteRTRunner:
                 self.interpreter.invoke()
             except (ValueError, RuntimeError) as error:
                 raise RuntimeBackendError(
-                    f"TFLite ({self.name}) failed on image {image_index}: {error}"
+                    f"TFLite ({self.name}) failed on image {image_index}: {short_reason(error)}"
                 ) from error
             for index in self.computed_indices:
                 if index in unreadable:
@@ -155,7 +224,7 @@ class MicroRunner:
         try:
             self.interpreter = runtime.Interpreter.from_file(str(model_path))
         except (ValueError, RuntimeError) as error:
-            raise RuntimeBackendError(f"TFLite Micro cannot load {model_path}: {error}") from error
+            raise RuntimeBackendError(f"TFLite Micro cannot load {model_path}: {short_reason(error)}") from error
 
     def run(self, inputs):
         """Run every image; return {output tensor index: (N, ...) array}."""
@@ -169,20 +238,42 @@ class MicroRunner:
             try:
                 self.interpreter.invoke()
             except (ValueError, RuntimeError) as error:
-                raise RuntimeBackendError(f"TFLite Micro failed on image {image_index}: {error}") from error
+                raise RuntimeBackendError(
+                    f"TFLite Micro failed on image {image_index}: {short_reason(error)}"
+                ) from error
             for position in range(len(output_indices)):
                 collected[position].append(_first_image(self.interpreter.get_output(position)).copy())
         return {index: np.stack(values) for index, values in zip(output_indices, collected)}
+
+
+def builtin_ref_problems(interpreter):
+    """Ops whose int8 BUILTIN_REF kernel is missing or defective in this LiteRT (edgecnn.reference.support)."""
+    from edgecnn.reference import support
+
+    known = {**support.BUILTIN_REF_UNSUPPORTED_OPS, **support.BUILTIN_REF_DEFECTS}
+    return [
+        f"op {operator.index} ({operator.name}): {known[operator.name]}"
+        for operator in interpreter.operators
+        if operator.name in known
+    ]
+
+
+def micro_problems(interpreter):
+    """Ops the pip TFLite Micro lacks or rejects for this model (edgecnn.reference.support)."""
+    from edgecnn.reference import support
+
+    return [f"op {index} ({name}): {reason}" for index, name, reason in support.micro_problems(interpreter)]
 
 
 RUNTIMES = Registry(
     "runtime",
     [
         RuntimeSpec("litert-ref", "TFLite reference kernels (LiteRT, BUILTIN_REF)", "ai_edge_litert.interpreter",
-                    "tflite", EVERY_TENSOR, True, LiteRTRunner, aliases=("reference",)),
+                    "tflite", EVERY_TENSOR, True, LiteRTRunner, aliases=("reference",),
+                    known_problems=builtin_ref_problems),
         RuntimeSpec("litert", "TFLite default optimized path (LiteRT, XNNPACK)", "ai_edge_litert.interpreter",
                     "tflite", READABLE_TENSORS, False, LiteRTRunner, aliases=("optimized",)),
         RuntimeSpec("tflm", "TFLite Micro (Python package)", "tflite_micro.python.tflite_micro.runtime",
-                    "micro", OUTPUTS_ONLY, True, MicroRunner, aliases=("micro",)),
+                    "micro", OUTPUTS_ONLY, True, MicroRunner, aliases=("micro",), known_problems=micro_problems),
     ],
 )

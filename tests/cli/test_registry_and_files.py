@@ -48,3 +48,18 @@ def test_written_files_and_directories_get_the_umask_permissions(tmp_path, mask,
 def test_the_umask_is_read_without_changing_it():
     atomic.process_umask.cache_clear()
     assert atomic.process_umask() == current_umask()
+
+
+def test_long_runtime_errors_are_cut_to_their_first_distinct_sentences():
+    from edgecnn.errors import short_reason
+
+    repeated = "".join(
+        f"quantized_dimension must be in range [0, 1). Was 3.Tensor {index} has invalid quantization parameters."
+        for index in range(33, 90, 4)
+    )
+    assert short_reason(repeated) == (
+        "quantized_dimension must be in range [0, 1). Was 3. Tensor 33 has invalid quantization parameters. "
+        "(the same for 14 more)"
+    )
+    assert short_reason("Short enough. Kept as it is.") == "Short enough. Kept as it is."
+    assert len(short_reason("word " * 400)) <= 240

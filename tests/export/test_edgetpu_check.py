@@ -174,3 +174,34 @@ def test_cli_check_rejects_a_file_that_is_not_a_model(tmp_path):
     bogus.write_bytes(b"not a flatbuffer at all")
     result = CliRunner().invoke(main, ["edgetpu", "check", str(bogus)])
     assert result.exit_code == 2 and "not a TFLite model" in result.output
+
+
+def test_limits_of_the_converter_ops():
+    """PReLU's alpha must vary along channels only; PACK may not stack the batch axis; GATHER is not listed."""
+    from edgecnn import tflite
+
+    def tensor(index, shape, data=None):
+        scales = np.array([0.1], np.float32)
+        return tflite.Tensor(
+            index=index, name=f"t{index}", shape=tuple(shape), shape_signature=tuple(shape),
+            type_name="INT8" if data is None else "INT32", dtype=np.dtype(np.int8), buffer=0, data=data,
+            quantization=tflite.Quantization(scales, np.zeros(1, np.int64)),
+        )  # fmt: skip
+
+    def operator(name, inputs, options=None):
+        return tflite.Operator(
+            index=0, name=name, opcode_index=0, inputs=inputs, outputs=[5], options_type="", options=options or {}
+        )
+
+    channel_alpha, spatial_alpha = tensor(1, (1, 1, 4), np.zeros(4)), tensor(2, (8, 8, 4), np.zeros(256))
+    tensors = [tensor(0, (1, 8, 8, 4)), channel_alpha, spatial_alpha, tensor(3, (1,), np.array([3]))]
+    tensors += [tensor(4, (4,)), tensor(5, (1, 8, 8, 4))]
+    graph = tflite.SubGraph(name="", inputs=[0], outputs=[5], operators=[], tensors=tensors)
+    assert edgetpu_check.operator_problems(graph, operator("PRELU", [0, 1]))[0] == []
+    reasons, _ = edgetpu_check.operator_problems(graph, operator("PRELU", [0, 2]))
+    assert any("alpha of shape [8, 8, 4]" in reason for reason in reasons)
+    reasons, _ = edgetpu_check.operator_problems(graph, operator("PACK", [0, 0], {"axis": 0}))
+    assert "packs in the batch dimension" in reasons
+    assert edgetpu_check.operator_problems(graph, operator("PACK", [0, 0], {"axis": 3}))[0] == []
+    reasons, status = edgetpu_check.operator_problems(graph, operator("GATHER", [0, 3]))
+    assert status == edgetpu_check.STATUS_NOT_SUPPORTED

@@ -253,3 +253,29 @@ def test_cli_export_and_missing_model(small_model_path, tmp_path):
         ["export", str(tmp_path / "missing.tflite"), "--target", "tflm", "--out", str(tmp_path / "out2")],
     )
     assert result.exit_code == 2 and "model file not found" in result.output
+
+
+RESOLVER_HEADER_PATH = "shared/peers/tflite-micro/tensorflow/lite/micro/micro_mutable_op_resolver.h"
+# The TFLite Micro sources beside the checkout (shared/ next to the repository, or above a worktree).
+RESOLVER_HEADER = next(
+    (
+        folder / RESOLVER_HEADER_PATH
+        for folder in pathlib.Path(__file__).resolve().parents[2:]
+        if (folder / RESOLVER_HEADER_PATH).exists()
+    ),
+    pathlib.Path(RESOLVER_HEADER_PATH),
+)
+
+
+def test_every_interpreter_op_has_a_resolver_method_that_adds_that_builtin():
+    """Each RESOLVER_METHODS entry names a MicroMutableOpResolver method registering that very builtin."""
+    from edgecnn.reference import SUPPORTED_OPS
+
+    assert set(SUPPORTED_OPS) <= set(tflm.RESOLVER_METHODS)
+    if not RESOLVER_HEADER.exists():
+        pytest.skip(f"no TFLite Micro sources at {RESOLVER_HEADER}")
+    header = RESOLVER_HEADER.read_text()
+    for op, method in tflm.RESOLVER_METHODS.items():
+        match = re.search(rf"TfLiteStatus {method}\((.*?)\n  \}}", header, re.DOTALL)
+        assert match, method
+        assert f"BuiltinOperator_{op}," in match.group(1), (op, method)

@@ -13,6 +13,63 @@ def convert(keras_model, calibration_inputs, io_type="int8"):
     return quantize_keras_model(keras_model, np.asarray(calibration_inputs, np.float32), io_type=io_type)
 
 
+def convert_function(function, input_shape, calibration_inputs, io_type="int8", dynamic_batch=False):
+    """Full-int8 TFLite bytes of a TensorFlow function of one float32 input of `input_shape` (batch 1).
+
+    For ops that Keras layers do not emit (or edgecnn's image-model quantizer does not take): tf.function,
+    TFLiteConverter.from_concrete_functions and the representative dataset `calibration_inputs` (N, *shape).
+    `dynamic_batch` leaves the batch axis unknown, which keeps ops the converter otherwise folds into a
+    RESHAPE (EXPAND_DIMS).
+    """
+    import tensorflow as tf
+
+    from edgecnn import extras
+
+    spec = tf.TensorSpec((None if dynamic_batch else 1, *input_shape), tf.float32)
+    concrete = tf.function(function).get_concrete_function(spec)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], None)
+    calibration = np.asarray(calibration_inputs, np.float32)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sample[None]] for sample in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = getattr(tf, io_type)
+    converter.inference_output_type = getattr(tf, io_type)
+    with extras.quiet_native_output():
+        return converter.convert()
+
+
+def with_operator_replaced(model_bytes, old_name, new_name, options_type=None, options=None, keep_inputs=None):
+    """`model_bytes` with every `old_name` op turned into `new_name` (same tensors): for an op the converter
+    never emits although runtimes run it (SQUEEZE: the converter writes RESHAPE), and for lowering an opcode
+    version (new_name == old_name, options={"version": v}) so a runtime that registers only that version
+    loads the model."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    builtin = getattr(schema.BuiltinOperator, new_name)
+    codes = [
+        position
+        for position, code in enumerate(model.operatorCodes)
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == getattr(schema.BuiltinOperator, old_name)
+    ]
+    for position in codes:
+        code = model.operatorCodes[position]
+        code.builtinCode = builtin
+        code.deprecatedBuiltinCode = min(builtin, 127)
+        if options and "version" in options:
+            code.version = options["version"]
+    for operator in model.subgraphs[0].operators:
+        if operator.opcodeIndex in codes and options_type is not None:
+            operator.builtinOptionsType = getattr(schema.BuiltinOptions, options_type)
+            operator.builtinOptions = getattr(schema, f"{options_type}T")()
+            for name, value in (options or {}).items():
+                setattr(operator.builtinOptions, name, value)
+            if keep_inputs is not None:
+                operator.inputs = list(operator.inputs)[:keep_inputs]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def calibration_for(input_shape, count=24, seed=0):
     return np.random.default_rng(seed).uniform(-1.0, 1.0, size=(count, *input_shape)).astype(np.float32)
 
@@ -57,7 +114,7 @@ def grouped_conv_model(input_shape=(12, 12, 8)):
 
 
 def upsampling_model(input_shape=(8, 8, 3)):
-    """RESIZE_NEAREST_NEIGHBOR is outside the interpreter's op set."""
+    """Keras UpSampling2D converts to RESHAPE + TILE, and TILE is outside the interpreter's op set."""
     import keras
 
     inputs = keras.Input(input_shape)
@@ -172,25 +229,32 @@ def litert_reference_tensors(model_bytes, inputs):
         for index in activations:
             collected[index].append(np.array(interpreter.get_tensor(index)))
     # Tensors whose batch axis the converter dropped get one in front, as the NumPy interpreter does.
-    return {
-        index: np.concatenate(arrays) if arrays[0].ndim and arrays[0].shape[0] == 1 else np.stack(arrays)
-        for index, arrays in collected.items()
-    }
+    return {index: _stacked(arrays) for index, arrays in collected.items()}
 
 
-def micro_outputs(model_bytes, inputs, tmp_path):
-    """Output 0 of TFLite Micro, one image at a time."""
+def _stacked(arrays):
+    """Per-image runtime arrays as one batch, laid out as the NumPy interpreter lays out batches."""
+    return np.concatenate(arrays) if arrays[0].ndim and arrays[0].shape[0] == 1 else np.stack(arrays)
+
+
+def micro_outputs(model_bytes, inputs, tmp_path, every_output=False):
+    """Output 0 of TFLite Micro (or the list of every output), one image at a time."""
     from tflite_micro.python.tflite_micro import runtime
+
+    from edgecnn import tflite
 
     path = tmp_path / "micro_model.tflite"
     path.write_bytes(model_bytes)
     interpreter = runtime.Interpreter.from_file(str(path))
-    outputs = []
+    count = len(tflite.read_model(model_bytes).subgraphs[0].outputs) if every_output else 1
+    outputs = [[] for _ in range(count)]
     for image in inputs:
         interpreter.set_input(image[None], 0)
         interpreter.invoke()
-        outputs.append(np.array(interpreter.get_output(0)))
-    return np.concatenate(outputs)
+        for position in range(count):
+            outputs[position].append(np.array(interpreter.get_output(position)))
+    stacked = [_stacked(arrays) for arrays in outputs]
+    return stacked if every_output else stacked[0]
 
 
 def mismatches(interpreter, run, reference_tensors):
@@ -217,3 +281,16 @@ def with_softmax_input_scale(model_bytes, scale):
     model_object = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
     model_object.subgraphs[0].tensors[softmax.inputs[0]].quantization.scale = [float(scale)]
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model_object))
+
+
+def with_tensor_made_variable(model_bytes, op_name, position):
+    """`model_bytes` with input `position` of the first `op_name` op cut from its constant data: what a model
+    computing that input at run time looks like to the interpreter's load-time checks."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from edgecnn import tflite
+
+    operator = next(op for op in tflite.read_model(model_bytes).subgraphs[0].operators if op.name == op_name)
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    model.subgraphs[0].tensors[operator.inputs[position]].buffer = 0
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

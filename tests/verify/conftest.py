@@ -61,4 +61,24 @@ def verify_models(tmp_path_factory):
     paths["digits_float"].write_bytes(quantize_keras_model(digits, mode="float32", io_type="float32"))
     lenet5 = zoo.create_model("lenet5", input_shape=(28, 28, 1), num_classes=10)
     paths["lenet5_int8"].write_bytes(quantize_keras_model(lenet5, calibration))
+    paths["bias_dimension_3"] = directory / "bias_dimension_3.tflite"
+    paths["bias_dimension_3"].write_bytes(bias_quantized_dimension_3(paths["digits_int8"].read_bytes()))
     return paths
+
+
+def bias_quantized_dimension_3(model_bytes):
+    """The model with its convolution biases tagged quantized_dimension 3 (they are 1-D).
+
+    That is how MobileNetV1 published with TFLite Micro (person_detect.tflite) stores its biases: TFLite Micro
+    runs it, LiteRT refuses to load it ("quantized_dimension must be in range [0, 1)", once per tensor).
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    graph = model.subgraphs[0]
+    operators = flatbuffer_utils.schema_fb.BuiltinOperator
+    convolutions = (operators.CONV_2D, operators.DEPTHWISE_CONV_2D)
+    for operator in graph.operators:
+        if model.operatorCodes[operator.opcodeIndex].builtinCode in convolutions:
+            graph.tensors[operator.inputs[2]].quantization.quantizedDimension = 3
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

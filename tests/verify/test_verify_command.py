@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import pathlib
+import sys
 
 import numpy
 import pytest
@@ -229,3 +231,54 @@ def test_keras_file_that_is_not_a_keras_model(verify_models, tmp_path):
         verify_models["digits_int8"], "--random", 2, "--against", "litert-ref", "--keras", not_keras
     )
     assert_one_line_error(result, "notes.keras", "not a Keras model")
+
+
+def test_runtime_that_refuses_the_model_is_skipped_in_one_short_line(verify_models, tmp_path):
+    report_path = tmp_path / "verify.json"
+    result = run_verify(verify_models["bias_dimension_3"], "--random", 4, "--json", report_path)
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.output.splitlines() if line.startswith("skipped litert")]
+    assert len(skipped) == 2 and all("quantized_dimension" in line and len(line) < 330 for line in skipped), skipped
+    report = json.loads(report_path.read_text())
+    assert report["tflm"]["mismatched_elements"] == 0 and "litert-ref" not in report
+    named = run_verify(verify_models["bias_dimension_3"], "--random", 2, "--against", "litert-ref")
+    assert_one_line_error(named, "litert-ref", "quantized_dimension")
+    assert len(named.output) < 400
+
+
+def test_no_runtime_that_can_run_is_a_distinct_exit_code(verify_models, monkeypatch):
+    missing = dataclasses.replace(runtimes.RUNTIMES["tflm"], module="tflite_micro.not_installed_here")
+    monkeypatch.setitem(runtimes.RUNTIMES._specs, "tflm", missing)
+    result = run_verify(verify_models["bias_dimension_3"], "--random", 2)
+    assert result.exit_code == 3, result.output
+    assert result.output.splitlines()[-1].startswith("error: no runtime could run this model")
+
+
+def test_a_runtime_that_aborts_is_that_runtimes_error_not_verifys(verify_models, monkeypatch):
+    import aborting_runtime
+
+    aborting = dataclasses.replace(runtimes.RUNTIMES["tflm"], runner=aborting_runtime.AbortingRunner)
+    monkeypatch.setitem(runtimes.RUNTIMES._specs, "tflm", aborting)
+    result = run_verify(verify_models["digits_int8"], "--random", 2)
+    assert result.exit_code == 0, result.output
+    assert "skipped tflm: TFLite Micro (Python package) crashed" in result.output and "SIGABRT" in result.output
+    named = run_verify(verify_models["digits_int8"], "--random", 2, "--against", "tflm")
+    assert_one_line_error(named, "crashed", "SIGABRT")
+
+
+def test_known_runtime_defects_and_gaps_are_skipped_with_the_op_named(tmp_path):
+    """BUILTIN_REF's int8 SUM is defective (edgecnn.reference.support): verify compares with the others."""
+    tf = pytest.importorskip("tensorflow")
+    sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "reference"))
+    import reference_models
+
+    calibration = numpy.random.default_rng(0).normal(size=(8, 6, 6, 3)).astype(numpy.float32)
+    model = tmp_path / "sum.tflite"
+    function = lambda x: tf.reduce_sum(x, axis=[1, 2])  # noqa: E731
+    model.write_bytes(reference_models.convert_function(function, (6, 6, 3), calibration))
+    report_path = tmp_path / "verify.json"
+    result = run_verify(model, "--random", 8, "--json", report_path)
+    assert result.exit_code == 0, result.output
+    assert "skipped litert-ref: op 0 (SUM): ai-edge-litert's reference" in result.output
+    assert json.loads(report_path.read_text())["tflm"]["mismatched_elements"] == 0
+    assert_one_line_error(run_verify(model, "--random", 2, "--against", "litert-ref"), "op 0 (SUM)")
