@@ -1,8 +1,8 @@
 """The model as the C compiler sees it: checked once, then one Layer per op for the emitters.
 
 The NumPy interpreter's `micro` flavor (TFLite Micro's arithmetic) loads and checks the model; on top of that
-the C target needs a full-int8 model (int8 input and output, int8 tensors between ops), one input and one
-output, static shapes and an emitter for every op. Each failure names the op (index and name) or tensor.
+the C target needs a full-int8 model (int8 input and outputs, int8 tensors between ops), one input, static
+shapes and an emitter for every op. Each failure names the op (index and name) or tensor.
 """
 
 import dataclasses
@@ -74,7 +74,11 @@ class Graph:
     interpreter: Interpreter
     layers: list
     input_index: int
-    output_index: int
+    output_indices: list  # the model's outputs, written back to back into the caller's output buffer
+
+    @property
+    def output_index(self):
+        return self.output_indices[0]
 
     @property
     def tensors(self):
@@ -102,12 +106,12 @@ def load_graph(model_path, supported_ops):
             )
     interpreter = Interpreter(model_path, flavor="micro")
     subgraph = interpreter.subgraph
-    for role, indices in (("input", subgraph.inputs), ("output", subgraph.outputs)):
-        if len(indices) != 1:
-            raise UnsupportedModelError(
-                f"{source}: the model has {len(indices)} {role}s; --target c compiles models with one input "
-                "and one output"
-            )
+    if len(subgraph.inputs) != 1:
+        raise UnsupportedModelError(
+            f"{source}: the model has {len(subgraph.inputs)} inputs; --target c compiles models with one input"
+        )
+    if len(set(subgraph.outputs)) != len(subgraph.outputs) or set(subgraph.outputs) & set(subgraph.inputs):
+        raise UnsupportedModelError(f"{source}: a model output is listed twice or is the model's input")
     tensors = subgraph.tensors
     _check_full_int8(source, subgraph, tensors)
     layers = [
@@ -119,11 +123,11 @@ def load_graph(model_path, supported_ops):
         )
         for operator in subgraph.operators
     ]
-    return Graph(source, model, interpreter, layers, subgraph.inputs[0], subgraph.outputs[0])
+    return Graph(source, model, interpreter, layers, subgraph.inputs[0], list(subgraph.outputs))
 
 
 def _check_full_int8(source, subgraph, tensors):
-    for role, index in (("input", subgraph.inputs[0]), ("output", subgraph.outputs[0])):
+    for role, index in (("input", subgraph.inputs[0]), *(("output", index) for index in subgraph.outputs)):
         tensor = tensors[index]
         if tensor.dtype != INT8:
             raise UnsupportedModelError(

@@ -33,7 +33,7 @@ class Buffer:
     first: int
     last: int
     location: str  # "arena" or "output" (the caller's output buffer)
-    offset: int = 0
+    offset: int = 0  # in the arena, or in the caller's output buffer
 
     @property
     def end(self):
@@ -75,11 +75,15 @@ def plan(graph, emitters):
         first = min(lifetimes[index][0] for index in members)
         last = max(lifetimes[index][1] for index in members)
         size = max(subgraph.tensors[index].nbytes for index in members)
-        location = "output" if graph.output_index in members else "arena"
+        location = "output" if members & set(graph.output_indices) else "arena"
         buffer = Buffer(len(buffers), sorted(members), size, first, last, location)
         buffers.append(buffer)
         for index in members:
             buffer_of[index] = buffer
+    output_offset = 0
+    for index in graph.output_indices:
+        buffer_of[index].offset = output_offset
+        output_offset += subgraph.tensors[index].nbytes
     allowances = _allowances(graph, emitters, buffer_of)
     arena = [buffer for buffer in buffers if buffer.location == "arena"]
     arena_bytes = _search(arena, allowances)
@@ -90,7 +94,7 @@ def plan(graph, emitters):
         allowances=allowances,
         copies=copies,
         arena_bytes=arena_bytes,
-        output_bytes=subgraph.tensors[graph.output_index].nbytes,
+        output_bytes=output_offset,
         peak_live_bytes=reference.peak_live_bytes,
         greedy_arena_bytes=reference.greedy_arena_bytes,
     )
@@ -116,8 +120,9 @@ def _alias_groups(graph, emitters, lifetimes):
             continue
         source, target = layer.inputs[0].index, layer.outputs[0].index
         joined = members(source) | members(target)
-        # The model input lives in the arena and the model output in the caller's buffer: never the same bytes.
-        if graph.input_index in joined and graph.output_index in joined:
+        # The model input lives in the arena and each model output at its place in the caller's buffer: a
+        # group holds at most one of them.
+        if len(joined & {graph.input_index, *graph.output_indices}) > 1:
             copies.add(layer.index)
             continue
         parent[root(target)] = root(source)

@@ -85,9 +85,14 @@ def mean(call):
     return [to_int8(result)]
 
 
+def sum_multiplier(input_scale, output_scale):
+    """QuantizedMeanOrSum's (multiplier, shift) of double(s_in) / double(s_out)."""
+    return arithmetic.quantize_multiplier(float(np.float64(input_scale) / np.float64(output_scale)))
+
+
 def mean_multiplier(input_scale, output_scale, count):
     """MEAN's (multiplier, shift) for a sum of `count` values: 1/count folded into s_in / s_out."""
-    multiplier, shift = arithmetic.quantize_multiplier(float(np.float64(input_scale) / np.float64(output_scale)))
+    multiplier, shift = sum_multiplier(input_scale, output_scale)
     bits = min(int(np.floor(np.log2(count))), 32, 31 + shift) if count > 0 else 0
     # C integer division of the int64 product truncates; both operands are non-negative here.
     scaled_multiplier = (multiplier << bits) // count if count > 0 else 0
@@ -291,9 +296,7 @@ def sum_(call):
     count = int(np.prod([values.shape[axis] for axis in axes], dtype=np.int64))
     input_scale, input_zero_point = scale_and_zero_point(call.inputs[0])
     output_scale, output_zero_point = scale_and_zero_point(call.outputs[0])
-    multiplier, shift = arithmetic.quantize_multiplier(
-        float(np.float64(input_scale) / np.float64(output_scale))
-    )
+    multiplier, shift = sum_multiplier(input_scale, output_scale)
     total = values.sum(axis=axes, dtype=np.int64) - input_zero_point * count
     result = arithmetic.multiply_by_quantized_multiplier(total, multiplier, shift) + output_zero_point
     return [call.batched_output(to_int8(np.clip(result, -128, 127)))]

@@ -289,8 +289,13 @@ def batch_matmul(call):
     bound = depth * int(np.abs(left).max(initial=0)) * int(np.abs(right).max(initial=0))
     dtype = np.float32 if bound <= 2**24 else np.float64 if bound <= 2**53 else np.int64
     accumulator = np.matmul(left.astype(dtype), right.astype(dtype)).astype(np.int64)
-    real = np.float64(np.float32(left_scale) * np.float32(right_scale)) / np.float64(output_scale)
-    multiplier, shift = arithmetic.quantize_multiplier(real)
+    multiplier, shift = batch_matmul_multiplier(left_scale, right_scale, output_scale)
     low, high = output_range(call)
     output = requantize_to_int8(accumulator, multiplier, shift, output_zero_point, low, high)
     return [call.batched_output(output)]
+
+
+def batch_matmul_multiplier(left_scale, right_scale, output_scale):
+    """GetQuantizedConvolutionMultipler: QuantizeMultiplier(double(float32(s_x * s_y)) / double(s_out))."""
+    real = np.float64(np.float32(left_scale) * np.float32(right_scale)) / np.float64(output_scale)
+    return arithmetic.quantize_multiplier(real)

@@ -105,14 +105,19 @@ def traced_mismatches(model_path, result, inputs):
     return found
 
 
+def _rows(arrays, count):
+    """Every output, one row per input, laid out as the C output buffer holds them (back to back)."""
+    return np.concatenate([np.asarray(array).reshape(count, -1) for array in arrays], axis=1)
+
+
 def micro_outputs(model_path, inputs, tmp_path):
-    """TFLite Micro's outputs (its pip interpreter), one row per input."""
+    """TFLite Micro's outputs (its pip interpreter)."""
     model_bytes = pathlib.Path(model_path).read_bytes()
-    return reference_models.micro_outputs(model_bytes, inputs, tmp_path).reshape(len(inputs), -1)
+    return _rows(reference_models.micro_outputs(model_bytes, inputs, tmp_path, every_output=True), len(inputs))
 
 
 def interpreter_outputs(model_path, inputs):
-    return Interpreter(model_path, flavor="micro").run(inputs).outputs[0].reshape(len(inputs), -1)
+    return _rows(Interpreter(model_path, flavor="micro").run(inputs).outputs, len(inputs))
 
 
 def copy_model(path, directory):

@@ -9,7 +9,7 @@ Arm's CMSIS-NN that replaces the body under -DEDGECNN_USE_CMSIS_NN, where CMSIS-
 
 import dataclasses
 
-from edgecnn.codegen.ops import conv, elementwise, layout, pool
+from edgecnn.codegen.ops import conv, elementwise, layout, movement, pool, resize
 from edgecnn.registry import Registry
 
 
@@ -25,6 +25,12 @@ def _table_op(name):
     return OpEmitter(name, elementwise.emit_table, elementwise.in_place_first)
 
 
+MOVEMENT_OPS = (
+    "TRANSPOSE", "SLICE", "STRIDED_SLICE", "PACK", "UNPACK", "SPLIT", "SPLIT_V", "GATHER", "DEPTH_TO_SPACE",
+    "SPACE_TO_DEPTH", "PAD", "PADV2", "MIRROR_PAD", "RESIZE_NEAREST_NEIGHBOR",
+)
+TABLE_OPS = ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE")
+
 EMITTERS = Registry(
     "op emitter",
     [
@@ -32,19 +38,23 @@ EMITTERS = Registry(
         OpEmitter("DEPTHWISE_CONV_2D", conv.emit_depthwise_conv_2d, conv.overlap_depthwise_conv_2d),
         OpEmitter("FULLY_CONNECTED", conv.emit_fully_connected),
         OpEmitter("TRANSPOSE_CONV", conv.emit_transpose_conv),
+        OpEmitter("BATCH_MATMUL", conv.emit_batch_matmul),
         OpEmitter("MAX_POOL_2D", pool.emit_max_pool_2d, pool.pool_overlap),
         OpEmitter("AVERAGE_POOL_2D", pool.emit_average_pool_2d, pool.pool_overlap),
         OpEmitter("MEAN", pool.emit_mean),
+        OpEmitter("SUM", pool.emit_sum),
+        OpEmitter("REDUCE_MAX", pool.emit_reduce_max),
         OpEmitter("ADD", elementwise.emit_add, elementwise.binary_in_place),
         OpEmitter("SUB", elementwise.emit_sub, elementwise.binary_in_place),
         OpEmitter("MUL", elementwise.emit_mul, elementwise.binary_in_place),
+        OpEmitter("MAXIMUM", elementwise.emit_maximum, elementwise.binary_in_place),
+        OpEmitter("MINIMUM", elementwise.emit_minimum, elementwise.binary_in_place),
+        OpEmitter("PRELU", elementwise.emit_prelu, elementwise.binary_in_place),
         OpEmitter("SOFTMAX", elementwise.emit_softmax),
-        *(
-            _table_op(name)
-            for name in ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE")
-        ),
-        OpEmitter("RESHAPE", layout.emit_copy, alias=True),
-        OpEmitter("PAD", layout.emit_pad),
+        *(_table_op(name) for name in TABLE_OPS),
+        *(OpEmitter(name, layout.emit_copy, alias=True) for name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")),
         OpEmitter("CONCATENATION", layout.emit_concatenation),
+        *(OpEmitter(name, movement.emit_movement) for name in MOVEMENT_OPS),
+        OpEmitter("RESIZE_BILINEAR", resize.emit_resize_bilinear),
     ],
 )

@@ -9,6 +9,7 @@ overlap an output with the input rows already consumed (row_overlap_distance).
 import numpy as np
 
 from edgecnn.codegen.ops.common import (
+    broadcast_strides,
     clamp,
     indent,
     needs_padding,
@@ -16,6 +17,7 @@ from edgecnn.codegen.ops.common import (
     plus,
     quantization,
     row_overlap_distance,
+    window_bounds,
 )
 from edgecnn.reference import kernels_conv
 from edgecnn.reference.kernels_common import output_range, padding_for, per_channel_multipliers
@@ -57,8 +59,6 @@ class _Window:
 
     def loops_open(self):
         """The output row and column loops and each window's bounds (ky/kx ranges, in_y0/in_x0)."""
-        from edgecnn.codegen.ops.common import window_bounds
-
         lines = [f"for (int oy = 0; oy < {self.out_h}; ++oy) {{"]
         lines += indent(
             window_bounds(
@@ -321,6 +321,68 @@ def emit_fully_connected(layer, emission):
             ),
             2,
         ),
+        "  }",
+        "}",
+    ]
+
+
+def emit_batch_matmul(layer, emission):
+    """BATCH_MATMUL: for each (broadcast) batch, out[r][c] = sum_k (x[r][k] - zp_x) * (y[k][c] - zp_y)."""
+    output_shape = [int(size) for size in layer.outputs[0].shape]
+    rank = len(output_shape)
+    rows, columns = output_shape[-2], output_shape[-1]
+    batch_shape = output_shape[:-2]
+    operands = []
+    for position, adjoint in ((0, "adj_x"), (1, "adj_y")):
+        own_shape = [int(size) for size in layer.inputs[position].shape]
+        shape = [1] * (rank - len(own_shape)) + own_shape
+        inner = shape[-2:]
+        # Strides of the last two axes as (row/k, k/column) of the product, after the adjoint's swap.
+        first, second = inner[1], 1
+        if layer.options.get(adjoint, False):
+            first, second = second, first
+        batch_strides = broadcast_strides(shape[:-2], batch_shape) if batch_shape else []
+        matrix = inner[0] * inner[1]
+        operands.append((first, second, [stride * matrix for stride in batch_strides]))
+    depth = layer.inputs[0].shape[-2] if layer.options.get("adj_x", False) else layer.inputs[0].shape[-1]
+    (left_scale, left_zero_point), (right_scale, right_zero_point) = (
+        quantization(layer.inputs[0]),
+        quantization(layer.inputs[1]),
+    )
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    multiplier, shift = kernels_conv.batch_matmul_multiplier(left_scale, right_scale, output_scale)
+    low, high = output_range(layer.call())
+    left, right, output = emission.input(0), emission.input(1), emission.output(0)
+    batches = 1
+    for size in batch_shape:
+        batches *= size
+    offsets = []
+    for _, _, batch_strides in operands:
+        grid = np.indices(batch_shape).reshape(len(batch_shape), -1) if batch_shape else np.zeros((0, 1), int)
+        offsets.append((np.asarray(batch_strides, np.int64).reshape(-1, 1) * grid).sum(axis=0))
+    left_offset = emission.constant(offsets[0], np.int32, "batch_offsets") + "[batch]" if batches > 1 else "0"
+    right_offset = emission.constant(offsets[1], np.int32, "batch_offsets") + "[batch]" if batches > 1 else "0"
+    (left_row, left_k, _), (right_k, right_column, _) = operands
+    emission.describe(f"BATCH_MATMUL {batches} x ({rows}x{depth} . {depth}x{columns})")
+    return [
+        f"for (int batch = 0; batch < {batches}; ++batch) {{",
+        f"  const int8_t *x = {left} + {left_offset};",
+        f"  const int8_t *y = {right} + {right_offset};",
+        f"  int8_t *out = {output} + batch * {rows * columns};",
+        f"  for (int row = 0; row < {rows}; ++row) {{",
+        f"    for (int column = 0; column < {columns}; ++column) {{",
+        "      int32_t acc = 0;",
+        f"      for (int k = 0; k < {depth}; ++k) {{",
+        f"        acc += (x[row * {left_row} + k * {left_k}]{plus(-left_zero_point)}) * "
+        f"(y[k * {right_k} + column * {right_column}]{plus(-right_zero_point)});",
+        "      }",
+        *indent(
+            _requantize_lines(
+                emission, "acc", multiplier, shift, output_zero_point, low, high, f"out[row * {columns} + column]"
+            ),
+            3,
+        ),
+        "    }",
         "  }",
         "}",
     ]

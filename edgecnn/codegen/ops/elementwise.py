@@ -176,3 +176,39 @@ def emit_softmax(layer, emission):
         "  }",
         "}",
     ]
+
+
+def _raw_choice(layer, emission, comparison):
+    first, second, output = emission.input(0), emission.input(1), emission.output(0)
+    emission.describe(f"{layer.name} {'x'.join(map(str, layer.outputs[0].shape))} (raw values, no requantization)")
+    body = [f"{output}[o] = {first}[a] {comparison} {second}[b] ? {first}[a] : {second}[b];"]
+    return _binary_loops(layer, emission, body)
+
+
+def emit_maximum(layer, emission):
+    return _raw_choice(layer, emission, ">")
+
+
+def emit_minimum(layer, emission):
+    return _raw_choice(layer, emission, "<")
+
+
+def emit_prelu(layer, emission):
+    input_scale, input_zero_point = quantization(layer.inputs[0])
+    alpha_scale, alpha_zero_point = quantization(layer.inputs[1])
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    identity_multiplier, identity_shift, alpha_multiplier, alpha_shift = activations.prelu_multipliers(
+        input_scale, alpha_scale, output_scale, flavor=layer.interpreter.flavor
+    )
+    requantize = emission.helper("requantize")
+    first, second, output = emission.input(0), emission.input(1), emission.output(0)
+    emission.describe(f"PRELU {'x'.join(map(str, layer.outputs[0].shape))}")
+    body = [
+        f"const int32_t x = {first}[a]{plus(-input_zero_point)};",
+        f"const int32_t alpha = {second}[b]{plus(-alpha_zero_point)};",
+        f"int32_t value = (x >= 0 ? {requantize}(x, {identity_multiplier}, {identity_shift}) : "
+        f"{requantize}(x * alpha, {alpha_multiplier}, {alpha_shift})){plus(output_zero_point)};",
+        *clamp("value", -128, 127),
+        f"{output}[o] = (int8_t)value;",
+    ]
+    return _binary_loops(layer, emission, body)

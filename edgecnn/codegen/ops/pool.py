@@ -84,20 +84,19 @@ def pool_overlap(layer):
     return _pool_window(layer).overlap()
 
 
-def emit_mean(layer, emission):
-    input_tensor = layer.inputs[0]
-    shape = [int(size) for size in input_tensor.shape]
+def _reduction(layer, emission, name, start, step, finish):
+    """Loops over the kept axes (the output, in order), an inner loop nest over the reduced ones.
+
+    `start` declares the accumulator `total`, `step` folds `base[...]` into it, `finish` (lines) sets `value`.
+    """
+    shape = [int(size) for size in layer.inputs[0].shape] or [1]
     rank = len(shape)
     axes = sorted({int(axis) % rank for axis in np.asarray(layer.constant(1)).reshape(-1)})
     kept = [axis for axis in range(rank) if axis not in axes]
     count = int(np.prod([shape[axis] for axis in axes], dtype=np.int64))
-    input_scale, input_zero_point = quantization(input_tensor)
-    output_scale, output_zero_point = quantization(layer.outputs[0])
-    multiplier, shift = kernels_basic.mean_multiplier(input_scale, output_scale, count)
     strides = contiguous_strides(shape)
-    emission.describe(f"MEAN over axes {axes} of {'x'.join(map(str, shape))} ({count} values each)")
+    emission.describe(f"{name} over axes {axes} of {'x'.join(map(str, shape))} ({count} values each)")
     source, output = emission.input(0), emission.output(0)
-    requantize = emission.helper("requantize")
     kept_sizes = [shape[axis] for axis in kept] or [1]
     reduced_sizes = [shape[axis] for axis in axes] or [1]
     kept_terms = [f"k{position} * {strides[axis]}" for position, axis in enumerate(kept)]
@@ -105,25 +104,54 @@ def emit_mean(layer, emission):
     lines = ["int out_index = 0;"]
     for position, size in enumerate(kept_sizes):
         lines.append("  " * position + f"for (int k{position} = 0; k{position} < {size}; ++k{position}) {{")
-    depth = len(kept_sizes)
-    inner = [
-        f"const int8_t *base = {source} + {' + '.join(kept_terms) if kept_terms else '0'};",
-        "int32_t sum = 0;",
-    ]
+    inner = [f"const int8_t *base = {source}{' + ' + ' + '.join(kept_terms) if kept_terms else ''};", start]
     for position, size in enumerate(reduced_sizes):
         inner.append("  " * position + f"for (int r{position} = 0; r{position} < {size}; ++r{position}) {{")
-    inner.append(
-        "  " * len(reduced_sizes) + f"sum += base[{' + '.join(reduced_terms) if reduced_terms else '0'}];"
-    )
+    element = f"base[{' + '.join(reduced_terms) if reduced_terms else '0'}]"
+    inner.append("  " * len(reduced_sizes) + step.format(element=element))
     for position in range(len(reduced_sizes) - 1, -1, -1):
         inner.append("  " * position + "}")
-    inner.append(
-        f"int32_t value = {requantize}(sum{plus(-input_zero_point * count)}, {multiplier}, {shift})"
-        f"{plus(output_zero_point)};"
-    )
-    inner += clamp("value", -128, 127)
+    inner += finish(count)
     inner.append(f"{output}[out_index++] = (int8_t)value;")
-    lines += indent(inner, depth)
-    for position in range(depth - 1, -1, -1):
+    lines += indent(inner, len(kept_sizes))
+    for position in range(len(kept_sizes) - 1, -1, -1):
         lines.append("  " * position + "}")
     return lines
+
+
+def _requantized_sum(layer, emission, multiplier_of):
+    input_scale, input_zero_point = quantization(layer.inputs[0])
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    requantize = emission.helper("requantize")
+
+    def finish(count):
+        multiplier, shift = multiplier_of(input_scale, output_scale, count)
+        return [
+            f"int32_t value = {requantize}(total{plus(-input_zero_point * count)}, {multiplier}, {shift})"
+            f"{plus(output_zero_point)};",
+            *clamp("value", -128, 127),
+        ]
+
+    return _reduction(layer, emission, layer.name, "int32_t total = 0;", "total += {element};", finish)
+
+
+def emit_mean(layer, emission):
+    return _requantized_sum(layer, emission, kernels_basic.mean_multiplier)
+
+
+def emit_sum(layer, emission):
+    def multiplier(input_scale, output_scale, count):
+        return kernels_basic.sum_multiplier(input_scale, output_scale)
+
+    return _requantized_sum(layer, emission, multiplier)
+
+
+def emit_reduce_max(layer, emission):
+    return _reduction(
+        layer,
+        emission,
+        "REDUCE_MAX",
+        "int32_t total = -128;",
+        "total = {element} > total ? {element} : total;",
+        lambda count: ["const int32_t value = total;"],
+    )
