@@ -1,9 +1,8 @@
 """Write an Explanation: explain.json and explain.html, each atomically, once everything is computed."""
 
-import json
 import pathlib
 
-from edgecnn import atomic
+from edgecnn import atomic, json_text
 from edgecnn.explain import render
 
 HTML_NAME = "explain.html"
@@ -15,7 +14,7 @@ def write(explanation, out_dir):
     out_dir = pathlib.Path(out_dir)
     atomic.check_parent_directory(out_dir)
     page = render.html_page(explanation)
-    summary = json.dumps(render.summary(explanation), indent=1, allow_nan=False) + "\n"
+    summary = json_text.dumps(render.summary(explanation)) + "\n"
     out_dir.mkdir(exist_ok=True)
     atomic.write_text(out_dir / JSON_NAME, summary)
     atomic.write_text(out_dir / HTML_NAME, page)

@@ -10,29 +10,16 @@ import base64
 import html
 import importlib.resources
 import io
-import json
 import math
 
 import numpy as np
 
+from edgecnn import json_text
 from edgecnn.explain.graph import WHOLE_INPUT
 from edgecnn.reference import arithmetic
 
 PAGE_SCRIPT = "page.js"
 PAGE_STYLE = "page.css"
-
-
-def _json_safe(value):
-    """NaN and infinity (identical tensors have infinite SQNR) have no JSON spelling: null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
 
 
 def _base64(array, dtype):
@@ -62,7 +49,7 @@ def summary(explanation):
     inputs = [explanation.tensors[index].to_dict() for index in explanation.interpreter.subgraph.inputs]
     for entry in inputs:
         entry["statistics"] = explanation.statistics[entry["index"]]
-    return _json_safe({
+    return json_text.safe({
         "model": explanation.model_path,
         "model_name": explanation.model_name,
         "interpreter_flavor": explanation.flavor,
@@ -139,6 +126,11 @@ def _number(value, digits=4):
     if isinstance(value, float):
         return "inf" if math.isinf(value) else f"{value:.{digits}g}"
     return f"{value:,}"
+
+
+def _values(values):
+    text = ", ".join(f"{value:g}" for value in values)
+    return text if len(values) == 1 else f"({text})"
 
 
 def _shape(shape):
@@ -219,7 +211,7 @@ def _input_section(explanation):
     index = explanation.interpreter.subgraph.inputs[0]
     tensor = explanation.tensors[index]
     statistics = explanation.statistics[index]
-    image = explanation.image
+    image, preprocessing = explanation.image, explanation.preprocessing
     size = f"{image.original_size[1]}x{image.original_size[0]}"
     resized = (f"resized from {size} (bilinear) to {explanation.preprocessing.width}x"
                f"{explanation.preprocessing.height}") if image.resized else f"{size}, the model's size"
@@ -227,7 +219,8 @@ def _input_section(explanation):
               else "defaults (the model has no edgecnn metadata)")
     rows = [
         ("file", image.path), ("pixels", resized),
-        ("preprocessing", f"(pixel x {explanation.preprocessing.scale:.6g} - mean) / std, from {source}"),
+        ("preprocessing", f"(pixel x {preprocessing.scale:.6g} - {_values(preprocessing.mean)}) / "
+                          f"{_values(preprocessing.std)}, from {source}"),
         ("tensor", f"{_shape(tensor.shape[1:])} {tensor.dtype}, scale {tensor.scale:.6g}, zero point "
                    f"{tensor.zero_point}"),
         ("values", f"{statistics['min']}..{statistics['max']}"),
@@ -248,7 +241,8 @@ def _top_table(explanation):
     with_float = explanation.keras_path is not None
     head = "<tr><th>class</th><th>int8</th>" + ("<th>float</th>" if with_float else "") + "</tr>"
     rows = "".join(
-        f"<tr><td>{escape(entry['label'])}</td><td>{entry['int8']:.4f} <small>(q {entry['int8_raw']})</small></td>"
+        f"<tr><td>{escape(entry['label'])}</td><td>{entry['int8']:.4f}"
+        + ("" if entry["int8_raw"] is None else f" <small>(q {entry['int8_raw']})</small>") + "</td>"
         + (f"<td>{entry['float']:.4f}</td>" if with_float else "") + "</tr>"
         for entry in explanation.top
     )
@@ -315,7 +309,7 @@ def _summary_panel(explanation):
 def html_page(explanation):
     """The page as one HTML document that needs nothing but itself."""
     escape = html.escape
-    data = json.dumps(page_data(explanation), allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    data = json_text.dumps(page_data(explanation), indent=None, separators=(",", ":")).replace("</", "<\\/")
     layers = "".join(_layer_section(explanation, layer) for layer in explanation.layers)
     flavor = {"micro": "TFLite Micro", "tflite": "TFLite's reference kernels"}[explanation.flavor]
     return f"""<!DOCTYPE html>
