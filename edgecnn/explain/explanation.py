@@ -94,13 +94,15 @@ def _keras_matches(interpreter, run, keras_path, floats):
 def _top(run, interpreter, labels, float_scores):
     output_index = interpreter.output_details[0].index
     scores = run.dequantized(output_index)[0].reshape(-1)
+    raw = run.tensors[output_index][0].reshape(-1)
+    quantized = np.issubdtype(raw.dtype, np.integer)  # a float-output model ends in DEQUANTIZE
     order = np.argsort(-scores, kind="stable")[:TOP_K]
     return [
         {
             "index": int(index),
             "label": labels[index] if index < len(labels) else str(index),
             "int8": float(scores[index]),
-            "int8_raw": int(run.tensors[output_index][0].reshape(-1)[index]),
+            "int8_raw": int(raw[index]) if quantized else None,
             "float": None if float_scores is None else float(float_scores.reshape(-1)[index]),
         }
         for index in order

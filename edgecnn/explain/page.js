@@ -534,7 +534,9 @@
       panel.appendChild(element("p", "", `float Keras value ${fmt(layer.floatValues[elementIndex(tensor, y, x, c)])}`));
     }
     if (!result) {
-      panel.appendChild(element("p", "note", layer ? `The page works out CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and pooling; ${layer.op} shows its value only.` : "The model's input: the image, preprocessed and quantized."));
+      panel.appendChild(element("p", "note", layer ? `The page works out CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and pooling; ${layer.op} shows its value only.`
+        : tensor.dtype === "float32" ? "The model's float input: the preprocessed image, which its QUANTIZE op makes int8."
+          : "The model's input: the image, preprocessed and quantized."));
       return;
     }
     if (result.op === "MAX_POOL_2D" || result.op === "AVERAGE_POOL_2D") {
