@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
-TINY_VGG = REPOSITORY / "models" / "tiny_vgg-shapes" / "model_int8.tflite"
+
+
+@pytest.fixture(scope="session")
+def tiny_vgg():
+    """The trained tiny_vgg on shapes that the repository keeps (models/tiny_vgg-shapes)."""
+    return REPOSITORY / "models" / "tiny_vgg-shapes" / "model_int8.tflite"
 
 
 def build_window_model(keras):

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import TINY_VGG
 
 from edgecnn.cli import main
 from edgecnn.explain import explanation as explanation_module
@@ -46,9 +45,9 @@ def _independent_output(explanation, layer, y, x, channel):
 
 
 @pytest.mark.parametrize("which", ["tiny_vgg", "windows"])
-def test_worked_examples_reproduce_the_interpreter_exactly(which, window_models, images):
+def test_worked_examples_reproduce_the_interpreter_exactly(which, tiny_vgg, window_models, images):
     if which == "tiny_vgg":
-        model, image = TINY_VGG, images["shape"]
+        model, image = tiny_vgg, images["shape"]
     else:
         model, image = window_models["int8"], window_models["image"]
     explanation = explanation_module.explain(model, image)
@@ -95,9 +94,9 @@ def test_worked_examples_reproduce_the_interpreter_exactly(which, window_models,
     assert checked > 40
 
 
-def test_explain_writes_a_self_contained_page_and_json(images, tmp_path):
+def test_explain_writes_a_self_contained_page_and_json(tiny_vgg, images, tmp_path):
     out = tmp_path / "tiny_vgg"
-    result = _explain(TINY_VGG, "--image", images["shape"], "--element", "3,5,7,2", "--out", out)
+    result = _explain(tiny_vgg, "--image", images["shape"], "--element", "3,5,7,2", "--out", out)
     assert result.exit_code == 0, result.output
     assert "op 3 CONV_2D" in result.output and "interpreter:" in result.output
     summary = json.loads((out / "explain.json").read_text())
@@ -152,11 +151,11 @@ def test_explain_with_keras_marks_the_layer_that_loses_most(trained_lenet, image
         (["--image", "{shape}", "--element", "0,1,2"], "--element takes LAYER,Y,X,C"),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(arguments, message, images, tmp_path):
+def test_bad_input_is_one_line_and_writes_nothing(arguments, message, tiny_vgg, images, tmp_path):
     values = {name: str(path) for name, path in images.items()}
     values["missing"] = str(tmp_path / "missing.png")
     out = tmp_path / "out"
-    result = _explain(TINY_VGG, *[argument.format(**values) for argument in arguments], "--out", out)
+    result = _explain(tiny_vgg, *[argument.format(**values) for argument in arguments], "--out", out)
     assert result.exit_code == 2, result.output
     assert message in result.output, result.output
     assert result.output.startswith("error: ") and result.output.count("\n") == 1

@@ -5,7 +5,6 @@ import math
 
 import pytest
 from click.testing import CliRunner
-from conftest import TINY_VGG
 from headless_browser import is_blank, open_page
 
 from edgecnn.cli import main
@@ -65,9 +64,9 @@ def test_windows_page_works_every_element_like_python_and_the_interpreter(flavor
         assert _check_every_layer(page, explanation.layers) == 4
 
 
-def test_tiny_vgg_page_opens_clean_and_a_click_shows_that_pixels_working(images, tmp_path):
-    path = _page(TINY_VGG, images["shape"], tmp_path / "tiny_vgg")
-    explanation = explanation_module.explain(TINY_VGG, images["shape"])
+def test_tiny_vgg_page_opens_clean_and_a_click_shows_that_pixels_working(tiny_vgg, images, tmp_path):
+    path = _page(tiny_vgg, images["shape"], tmp_path / "tiny_vgg")
+    explanation = explanation_module.explain(tiny_vgg, images["shape"])
     with open_page(path, size=(1280, 900)) as page:
         assert page.errors == [] and page.requests == []
         assert not is_blank(page.screenshot())
