@@ -196,7 +196,9 @@ def _layer_section(explanation, layer):
     worst = layer.output == explanation.worst_tensor
     badge = '<span class="badge worst">lowest SQNR</span>' if worst else ""
     keras = explanation.keras.get(layer.output)
-    matched = "" if keras is None else f' <span class="matched">Keras layer {escape(keras.layer)}</span>'
+    matched = ""
+    if keras is not None:
+        matched = f' <span class="matched">paired with the Keras layer by {escape(keras.matched_by)}</span>'
     return (
         f'<section class="layer{" worst" if worst else ""}" id="op-{layer.op_index}" data-op="{layer.op_index}">'
         f'<h3><span class="op">op {layer.op_index} &middot; {escape(layer.op)}</span> {escape(layer.name)}'
