@@ -21,6 +21,7 @@ COMMANDS = {
     "report": ("report", "Compare a float Keras model with its quantized TFLite model on a dataset."),
     "demo": ("demo", "Train lenet5 on the bundled digits, quantize it to int8 and write the report."),
     "verify": ("verify", "Check the NumPy int8 interpreter against TFLite's kernels and TFLite Micro."),
+    "explain": ("explain", "Show an int8 model layer by layer on one image, one output worked out by hand."),
     "classify": ("classify", "Classify frames from a camera, stream, video, image or folder."),
     "bench": ("bench", "Measure model latency per backend and thread count."),
     "doctor": ("doctor", "Show what this machine has for edge work, with fixes for what is missing."),

@@ -1,7 +1,5 @@
 """`edgecnn verify MODEL.tflite`: the NumPy int8 interpreter against TFLite's kernels and TFLite Micro."""
 
-import json
-import math
 import pathlib
 
 import click
@@ -20,17 +18,6 @@ def _parse_against(value):
     for name in names:
         RUNTIMES.canonical(name)  # fails naming the choices
     return names
-
-
-def _json_safe(value):
-    """Infinite SQNR (identical tensors) has no JSON spelling: write null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
 
 
 @click.command(name="verify")
@@ -82,7 +69,7 @@ def command(
     --against. Exits 0 when the interpreter is bit-exact with every runtime that ran, 1 on a difference, 3 when
     no runtime could run.
     """
-    from edgecnn import atomic, verify
+    from edgecnn import atomic, json_text, verify
 
     against_names = _parse_against(against)
     if dataset_spec is not None and random_count is not None:
@@ -107,9 +94,7 @@ def command(
     )
     click.echo(verify.format_report(report, show_lifetimes=lifetimes))
     if json_path is not None:
-        atomic.write_text(
-            json_path, json.dumps(_json_safe(report.to_dict()), indent=1, allow_nan=False) + "\n"
-        )
+        atomic.write_text(json_path, json_text.dumps(report.to_dict()) + "\n")
         click.echo(f"wrote {json_path}")
     if not report.comparisons:
         raise NothingToCompare(

@@ -95,6 +95,9 @@ def markdown(report):
                          f"{flip['quantized']} ({flip['quantized_score']:.2f}) |")
     else:
         lines.append("None: both models predict the same class for every image.")
+    from edgecnn.report import sections
+
+    lines += sections.markdown_lines(report)
     return "\n".join(lines) + "\n"
 
 
@@ -116,6 +119,9 @@ def html_page(report, images, confusion_pngs):
         for flip in report["flips"][:MAX_FLIPS_SHOWN]
     ) or "<p>None: both models predict the same class for every image.</p>"
     matrices = "".join(f'<img src="{png_data_uri(png)}" alt="{escape(title)}">' for title, png in confusion_pngs)
+    from edgecnn.report import sections
+
+    optional = sections.html_text(report, png_data_uri)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>edgecnn report: {escape(report['model'])}</title>
 <style>
@@ -123,6 +129,8 @@ body {{ font-family: sans-serif; margin: 2em; max-width: 70em; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 td, th {{ border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }}
 td:first-child {{ text-align: left; }}
+table.wide td, table.wide th {{ text-align: left; font-size: 0.9em; }}
+.note {{ color: #555; font-size: 0.9em; }}
 figure {{ display: inline-block; margin: 0.4em; font-size: 0.75em; text-align: center; }}
 img {{ image-rendering: pixelated; }}
 </style></head><body>
@@ -134,5 +142,6 @@ Float <code>{escape(report['float_model'])}</code>, quantized <code>{escape(repo
 <h2>Per-class top-1</h2>
 <table><tr><th>class</th><th>float</th><th>quantized</th></tr>{per_class}</table>
 <h2>Flipped predictions ({len(report['flips'])})</h2>{flips}
+{optional}
 </body></html>
 """

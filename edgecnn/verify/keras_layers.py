@@ -19,26 +19,6 @@ MATCHED_BY_SHAPE = "shape order"
 NOT_MATCHED = "-"
 
 
-def sqnr_db(reference, approximation):
-    """Signal-to-quantization-noise ratio in dB (inf when identical, None for an all-zero signal)."""
-    reference = np.asarray(reference, np.float64).ravel()
-    noise = reference - np.asarray(approximation, np.float64).ravel()
-    signal_power = float(np.sum(reference**2))
-    noise_power = float(np.sum(noise**2))
-    if signal_power == 0.0:
-        return None
-    if noise_power == 0.0:
-        return math.inf
-    return 10.0 * math.log10(signal_power / noise_power)
-
-
-def cosine_similarity(first, second):
-    first = np.asarray(first, np.float64).ravel()
-    second = np.asarray(second, np.float64).ravel()
-    norms = float(np.linalg.norm(first) * np.linalg.norm(second))
-    return None if norms == 0.0 else float(np.dot(first, second) / norms)
-
-
 def _name_segments(tensor_name):
     return [segment for part in tensor_name.split(";") for segment in re.split(r"[/:]", part) if segment]
 
@@ -103,7 +83,44 @@ def match_layers(layers, candidates):
     return matches
 
 
-def _keras_outputs(model, layers, float_inputs):
+def comparable_layers(model):
+    """The Keras layers an int8 tensor can stand for: every layer but the input with a single output."""
+    return [
+        layer
+        for layer in model.layers
+        if type(layer).__name__ != "InputLayer" and not isinstance(layer.output, (list, tuple))
+    ]
+
+
+def pair_layers(interpreter, layers):
+    """[(tensor index or None, how matched)] for each Keras layer, against the int8 model's op outputs."""
+    layer_shapes = [(layer.name, _shape_without_batch(layer.output.shape)) for layer in layers]
+    info = {tensor.index: tensor for tensor in interpreter.tensor_details}
+    candidate_indices = [
+        index for operator in interpreter.operators for index in operator.outputs if info[index].scale
+    ]
+    candidates = [(info[index].name, _shape_without_batch(info[index].shape)) for index in candidate_indices]
+    matches = match_layers(layer_shapes, candidates)
+    pairs = []
+    for position in range(len(layers)):
+        if position in matches:
+            candidate_position, matched_by = matches[position]
+            pairs.append((int(candidate_indices[candidate_position]), matched_by))
+        else:
+            pairs.append((None, NOT_MATCHED))
+    return pairs
+
+
+def check_keras_inputs(model, float_inputs, where):
+    """The Keras model must take the inputs the int8 model was fed (as floats)."""
+    keras_shape = _shape_without_batch(model.inputs[0].shape)
+    if len(model.inputs) != len(float_inputs) or keras_shape != tuple(float_inputs[0].shape[1:]):
+        raise ModelFileError(
+            f"{where}: Keras model takes {keras_shape} inputs, the int8 model {tuple(float_inputs[0].shape[1:])}"
+        )
+
+
+def layer_outputs(model, layers, float_inputs):
     """Each layer's float output for all images, run in chunks the model's fixed batch size allows."""
     keras = extras.require("keras", "comparing with a Keras model")
     probe = keras.Model(model.inputs, [layer.output for layer in layers])
@@ -118,54 +135,65 @@ def _keras_outputs(model, layers, float_inputs):
     return [np.concatenate([chunk[position] for chunk in chunks]) for position in range(len(layers))]
 
 
-def compare_with_keras(interpreter, run, keras_path, float_inputs):
-    """Rows {layer, tensor, tensor_index, matched_by, sqnr_db, cosine} for every Keras layer, and notes."""
-    model = artifacts.load_keras_model(keras_path, "comparing with a Keras model")
-    notes = []
-    layers = [
-        layer
-        for layer in model.layers
-        if type(layer).__name__ != "InputLayer" and not isinstance(layer.output, (list, tuple))
-    ]
-    layer_shapes = [(layer.name, _shape_without_batch(layer.output.shape)) for layer in layers]
+class ErrorSums:
+    """SQNR and cosine similarity accumulated over batches: the sums they are ratios of.
+
+    Both treat everything added as one long vector, so adding images batch by batch gives the figure over all
+    of them without holding every activation at once.
+    """
+
+    def __init__(self):
+        self.signal = self.noise = self.dot = self.reference_norm = self.approximation_norm = 0.0
+
+    def add(self, reference, approximation):
+        reference = np.asarray(reference, np.float64).ravel()
+        approximation = np.asarray(approximation, np.float64).ravel()
+        self.signal += float(np.dot(reference, reference))
+        self.noise += float(np.sum((reference - approximation) ** 2))
+        self.dot += float(np.dot(reference, approximation))
+        self.approximation_norm += float(np.dot(approximation, approximation))
+        return self
+
+    @property
+    def sqnr_db(self):
+        """Signal-to-quantization-noise ratio in dB (inf when identical, None for an all-zero signal)."""
+        if self.signal == 0.0:
+            return None
+        if self.noise == 0.0:
+            return math.inf
+        return 10.0 * math.log10(self.signal / self.noise)
+
+    @property
+    def cosine(self):
+        norms = math.sqrt(self.signal) * math.sqrt(self.approximation_norm)
+        return None if norms == 0.0 else self.dot / norms
+
+
+def sqnr_db(reference, approximation):
+    """Signal-to-quantization-noise ratio in dB (inf when identical, None for an all-zero signal)."""
+    return ErrorSums().add(reference, approximation).sqnr_db
+
+
+def cosine_similarity(first, second):
+    return ErrorSums().add(first, second).cosine
+
+
+def error_rows(layers, pairs, sums, interpreter):
+    """Rows {layer, tensor, tensor_index, matched_by, sqnr_db, cosine} and notes, from per-layer ErrorSums."""
     info = {tensor.index: tensor for tensor in interpreter.tensor_details}
-    candidate_indices = [
-        index
-        for operator in interpreter.operators
-        for index in operator.outputs
-        if index in run.tensors and info[index].scale
-    ]
-    candidates = [(info[index].name, _shape_without_batch(info[index].shape)) for index in candidate_indices]
-    matches = match_layers(layer_shapes, candidates)
-    keras_shape = _shape_without_batch(model.inputs[0].shape)
-    if len(model.inputs) != len(float_inputs) or keras_shape != tuple(float_inputs[0].shape[1:]):
-        raise ModelFileError(
-            f"{keras_path}: Keras model takes {keras_shape} inputs, "
-            f"the int8 model {tuple(float_inputs[0].shape[1:])}"
-        )
-    outputs = _keras_outputs(model, layers, float_inputs)
     rows = []
-    for layer_position, layer in enumerate(layers):
-        row = {
-            "layer": layer.name,
-            "tensor": None,
-            "tensor_index": None,
-            "matched_by": NOT_MATCHED,
-            "sqnr_db": None,
-            "cosine": None,
-        }
-        if layer_position in matches:
-            candidate_position, matched_by = matches[layer_position]
-            tensor_index = candidate_indices[candidate_position]
-            dequantized = run.dequantized(tensor_index)
-            row.update(
-                tensor=info[tensor_index].name,
-                tensor_index=int(tensor_index),
-                matched_by=matched_by,
-                sqnr_db=sqnr_db(outputs[layer_position], dequantized),
-                cosine=cosine_similarity(outputs[layer_position], dequantized),
-            )
-        rows.append(row)
+    for layer, (tensor_index, matched_by), layer_sums in zip(layers, pairs, sums):
+        rows.append(
+            {
+                "layer": layer.name,
+                "tensor": None if tensor_index is None else info[tensor_index].name,
+                "tensor_index": tensor_index,
+                "matched_by": matched_by,
+                "sqnr_db": None if layer_sums is None else layer_sums.sqnr_db,
+                "cosine": None if layer_sums is None else layer_sums.cosine,
+            }
+        )
+    notes = []
     if any(row["matched_by"] == MATCHED_BY_SHAPE for row in rows):
         notes.append(
             f"layers matched by '{MATCHED_BY_SHAPE}' had no name in the int8 model: the pairing is a guess"
@@ -175,3 +203,23 @@ def compare_with_keras(interpreter, run, keras_path, float_inputs):
             "layers without a tensor were folded into a neighbour (batch norm, activation) or removed"
         )
     return rows, notes
+
+
+def compare_with_keras(interpreter, run, keras_model, float_inputs):
+    """Rows {layer, tensor, tensor_index, matched_by, sqnr_db, cosine} for every Keras layer, and notes.
+
+    `keras_model` is a loaded model or the path of one.
+    """
+    where = getattr(keras_model, "name", None)
+    if not hasattr(keras_model, "layers"):
+        where = str(keras_model)
+        keras_model = artifacts.load_keras_model(keras_model, "comparing with a Keras model")
+    layers = comparable_layers(keras_model)
+    pairs = pair_layers(interpreter, layers)
+    check_keras_inputs(keras_model, float_inputs, where)
+    outputs = layer_outputs(keras_model, layers, float_inputs)
+    sums = [
+        None if tensor_index is None else ErrorSums().add(output, run.dequantized(tensor_index))
+        for output, (tensor_index, _) in zip(outputs, pairs)
+    ]
+    return error_rows(layers, pairs, sums, interpreter)
