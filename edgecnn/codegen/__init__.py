@@ -17,6 +17,8 @@ from edgecnn.codegen import planner, writer
 from edgecnn.codegen.ops import EMITTERS
 from edgecnn.errors import ConfigurationError
 
+# Ops of the NumPy interpreter that only a model with float tensors has; the full-int8 check refuses them first.
+NOT_INT8_OPS = ("DEQUANTIZE",)
 HEADER_NAME = "edgecnn_model.h"
 SOURCE_NAME = "edgecnn_model.c"
 

@@ -93,11 +93,16 @@ def load_graph(model_path, supported_ops):
     """Read and check a model for the C target; `supported_ops` are the op names that have an emitter."""
     model = tflite.read_model(model_path)
     source = model.source
-    if not model.subgraphs:
-        raise UnsupportedModelError(f"{source}: the model has no subgraph")
-    subgraph = model.main
-    if not subgraph.operators:
+    if not model.subgraphs or not model.main.operators:
         raise UnsupportedModelError(f"{source}: the model has no ops")
+    subgraph = model.main
+    if len(subgraph.inputs) != 1:
+        raise UnsupportedModelError(
+            f"{source}: the model has {len(subgraph.inputs)} inputs; --target c compiles models with one input"
+        )
+    if len(set(subgraph.outputs)) != len(subgraph.outputs) or set(subgraph.outputs) & set(subgraph.inputs):
+        raise UnsupportedModelError(f"{source}: a model output is listed twice or is the model's input")
+    _check_full_int8(source, subgraph, subgraph.tensors)
     for operator in subgraph.operators:
         if operator.name not in supported_ops:
             raise UnsupportedModelError(
@@ -106,14 +111,7 @@ def load_graph(model_path, supported_ops):
             )
     interpreter = Interpreter(model_path, flavor="micro")
     subgraph = interpreter.subgraph
-    if len(subgraph.inputs) != 1:
-        raise UnsupportedModelError(
-            f"{source}: the model has {len(subgraph.inputs)} inputs; --target c compiles models with one input"
-        )
-    if len(set(subgraph.outputs)) != len(subgraph.outputs) or set(subgraph.outputs) & set(subgraph.inputs):
-        raise UnsupportedModelError(f"{source}: a model output is listed twice or is the model's input")
     tensors = subgraph.tensors
-    _check_full_int8(source, subgraph, tensors)
     layers = [
         Layer(
             operator,
@@ -129,18 +127,28 @@ def load_graph(model_path, supported_ops):
 def _check_full_int8(source, subgraph, tensors):
     for role, index in (("input", subgraph.inputs[0]), *(("output", index) for index in subgraph.outputs)):
         tensor = tensors[index]
+        touching = next(
+            (
+                operator
+                for operator in subgraph.operators
+                if index in (operator.inputs if role == "input" else operator.outputs)
+            ),
+            None,
+        )
+        where = f"op {touching.index} ({touching.name}): " if touching is not None else ""
         if tensor.dtype != INT8:
             raise UnsupportedModelError(
-                f"{source}: model {role} tensor {index} ({tensor.name}) is {tensor.type_name}; {FULL_INT8_HINT}"
+                f"{source}: {where}model {role} tensor {index} ({tensor.name}) is {tensor.type_name}; "
+                f"{FULL_INT8_HINT}"
             )
         if any(dimension < 0 for dimension in tensor.shape_signature[1:]):
             raise UnsupportedModelError(
-                f"{source}: model {role} tensor {index} ({tensor.name}) has a dynamic shape "
+                f"{source}: {where}model {role} tensor {index} ({tensor.name}) has a dynamic shape "
                 f"{list(tensor.shape_signature)}; --target c needs static shapes"
             )
     for operator in subgraph.operators:
         for index in (*operator.inputs, *operator.outputs):
-            if index < 0 or tensors[index].is_constant:
+            if index < 0 or index >= len(tensors) or tensors[index].is_constant:
                 continue
             tensor = tensors[index]
             if tensor.dtype != INT8:
