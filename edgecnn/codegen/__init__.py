@@ -29,8 +29,12 @@ class CSources:
 
     files: dict
     ops: list
-    plan: object  # planner.MemoryPlan
+    plan: object  # planner.MemoryPlan of the portable build
+    cmsis_plan: object  # the plan of the -DEDGECNN_USE_CMSIS_NN build (its scratch buffers included)
+    mve_plan: object  # the same on a CPU with MVE (Cortex-M55), whose CMSIS-NN kernels want other buffers
     constant_bytes: int
+    cmsis_layers: list  # op indices CMSIS-NN runs in that build
+    op_count: int
     out_dir: pathlib.Path = None
 
     @property
@@ -47,6 +51,8 @@ class CSources:
             f"(edgecnn / TFLite Micro: {total / max(plan.greedy_arena_bytes, 1):.3f})",
             f"lower bound without overlapping tensors (peak of live activation bytes): {plan.peak_live_bytes} "
             f"bytes (edgecnn / peak: {total / max(plan.peak_live_bytes, 1):.3f})",
+            f"with -DEDGECNN_USE_CMSIS_NN: arena {self.cmsis_plan.arena_bytes} bytes (CMSIS-NN runs "
+            f"{len(self.cmsis_layers)} of the {self.op_count} ops)",
         ]
 
     def summary(self):
@@ -63,18 +69,32 @@ def supported_ops():
 def generate_sources(model_path, labels=None):
     """Check, plan and emit C for the model at `model_path` (a path or .tflite bytes)."""
     checked = graph_module.load_graph(model_path, EMITTERS.names())
-    memory_plan = planner.plan(checked, EMITTERS)
+    portable = planner.plan(checked, EMITTERS)
+    codes, constants, used_helpers = writer.emit_layers(checked, EMITTERS, portable.copies)
+    plans = {"portable": portable}
+    for build in ("dsp", "mve"):
+        scratch = {code.layer.index: code.scratch_bytes(build) for code in codes if code.scratch_bytes(build)}
+        own_bytes = [
+            code.layer.index for code in codes if code.cmsis is not None and build not in code.cmsis.keeps_overlap
+        ]
+        plans[build] = planner.plan(checked, EMITTERS, scratch, no_overlap=own_bytes)
     if labels is None:
         labels = _labels(checked)
     model_bytes = (
         bytes(model_path) if isinstance(model_path, (bytes, bytearray)) else pathlib.Path(model_path).read_bytes()
     )
-    header, source, constant_bytes = writer.generate(checked, memory_plan, EMITTERS, labels, model_bytes)
+    header, source = writer.generate(
+        checked, codes, constants, used_helpers, plans, EMITTERS, labels, model_bytes
+    )
     return CSources(
         files={HEADER_NAME: header, SOURCE_NAME: source},
         ops=list(dict.fromkeys(layer.name for layer in checked.layers)),
-        plan=memory_plan,
-        constant_bytes=constant_bytes,
+        plan=portable,
+        cmsis_plan=plans["dsp"],
+        mve_plan=plans["mve"],
+        constant_bytes=constants.total_bytes,
+        cmsis_layers=[code.layer.index for code in codes if code.cmsis is not None],
+        op_count=len(checked.layers),
     )
 
 

@@ -19,14 +19,20 @@ C_TYPES = {
 VALUES_PER_LINE = {1: 24, 2: 16, 4: 8}
 
 
-class Constants:
-    """The model's const arrays: one definition per distinct content, in first-use order."""
+PORTABLE, CMSIS, BOTH = "portable", "cmsis", "both"
 
-    def __init__(self, prefix):
+
+class Constants:
+    """The model's const arrays: one definition per distinct content, in first-use order, each compiled in the
+    builds that use it (an array only CMSIS-NN's call reads would be an unused variable without it)."""
+
+    def __init__(self, prefix, cmsis_macro):
         self.prefix = prefix
+        self.cmsis_macro = cmsis_macro
         self._names = {}
-        self._definitions = []
-        self.total_bytes = 0
+        self._definitions = {}  # name -> C text
+        self._builds = {}  # name -> set of PORTABLE / CMSIS
+        self._sizes = {}
 
     def add(self, values, dtype, hint):
         array = np.ascontiguousarray(np.asarray(values).astype(dtype).reshape(-1))
@@ -34,12 +40,34 @@ class Constants:
         if key not in self._names:
             name = f"{self.prefix}{hint}_{len(self._definitions)}"
             self._names[key] = name
-            self._definitions.append(_definition(name, array))
-            self.total_bytes += array.nbytes
+            self._definitions[name] = _definition(name, array)
+            self._builds[name] = set()
+            self._sizes[name] = array.nbytes
         return self._names[key]
 
+    def use(self, name, build):
+        self._builds[name] |= {PORTABLE, CMSIS} if build == BOTH else {build}
+
+    def bytes_in(self, build):
+        """Flash the arrays take in one build (PORTABLE or CMSIS)."""
+        return sum(size for name, size in self._sizes.items() if build in self._builds[name])
+
+    @property
+    def total_bytes(self):
+        return self.bytes_in(PORTABLE)
+
     def source(self):
-        return "\n\n".join(self._definitions)
+        parts = []
+        for name, text in self._definitions.items():
+            builds = self._builds[name]
+            if builds == {CMSIS}:
+                text = f"#ifdef {self.cmsis_macro}\n{text}\n#endif"
+            elif builds == {PORTABLE}:
+                text = f"#ifndef {self.cmsis_macro}\n{text}\n#endif"
+            elif not builds:
+                continue
+            parts.append(text)
+        return "\n\n".join(parts)
 
 
 def _definition(name, array):
@@ -64,6 +92,8 @@ class Emission:
         self.prefix = prefix
         self.helpers = []
         self.comment = ""
+        self.build = PORTABLE  # which body the emitter is writing: constants are recorded per build
+        self.used = {PORTABLE: [], CMSIS: []}
         # Activation inputs (positions) are the function's parameters, in order; constants are arrays.
         self.parameter_positions = layer.activation_positions()
 
@@ -78,7 +108,9 @@ class Emission:
         return f"output{position}"
 
     def constant(self, values, dtype, hint):
-        return self.constants.add(values, dtype, hint)
+        name = self.constants.add(values, dtype, hint)
+        self.used[self.build].append(name)
+        return name
 
     def helper(self, name):
         """Mark a helper of edgecnn.codegen.helpers as used; returns its C name."""

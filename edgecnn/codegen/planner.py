@@ -53,6 +53,7 @@ class MemoryPlan:
     output_bytes: int
     peak_live_bytes: int  # every activation tensor, the input and output included: no plan without overlaps does better
     greedy_arena_bytes: int  # TFLite Micro's GreedyMemoryPlanner for the same tensors (16-byte aligned)
+    scratch: dict = dataclasses.field(default_factory=dict)  # op index -> Buffer of the op's scratch bytes
 
     def overlapping(self, layer):
         """Whether any output of `layer` shares bytes with one of its activation inputs."""
@@ -65,8 +66,10 @@ class MemoryPlan:
         return False
 
 
-def plan(graph, emitters):
-    """Plan the arena for `graph` (edgecnn.codegen.graph.Graph) with the emitters' aliasing and overlap rules."""
+def plan(graph, emitters, scratch=None, no_overlap=()):
+    """Plan the arena for `graph` (edgecnn.codegen.graph.Graph) with the emitters' aliasing and overlap rules;
+    `scratch` ({op index: bytes}) adds buffers that ops use while they run (CMSIS-NN's), `no_overlap` names ops
+    whose output needs bytes of its own (their kernel's loop order is not the portable one)."""
     subgraph = graph.subgraph
     lifetimes = memory.graph_lifetimes(subgraph)
     groups, copies = _alias_groups(graph, emitters, lifetimes)
@@ -84,7 +87,11 @@ def plan(graph, emitters):
     for index in graph.output_indices:
         buffer_of[index].offset = output_offset
         output_offset += subgraph.tensors[index].nbytes
-    allowances = _allowances(graph, emitters, buffer_of)
+    allowances = _allowances(graph, emitters, buffer_of, set(no_overlap))
+    scratch_buffers = {}
+    for op_index, size in sorted((scratch or {}).items()):
+        scratch_buffers[op_index] = Buffer(len(buffers), [], size, op_index, op_index, "arena")
+        buffers.append(scratch_buffers[op_index])
     arena = [buffer for buffer in buffers if buffer.location == "arena"]
     arena_bytes = _search(arena, allowances)
     reference = memory.plan_memory(subgraph, lifetimes)
@@ -97,6 +104,7 @@ def plan(graph, emitters):
         output_bytes=output_offset,
         peak_live_bytes=reference.peak_live_bytes,
         greedy_arena_bytes=reference.greedy_arena_bytes,
+        scratch=scratch_buffers,
     )
 
 
@@ -132,12 +140,12 @@ def _alias_groups(graph, emitters, lifetimes):
     return list(groups.values()), copies
 
 
-def _allowances(graph, emitters, buffer_of):
+def _allowances(graph, emitters, buffer_of, no_overlap):
     """(input buffer, output buffer) -> bytes: overlaps the emitters allow where the input dies at the op."""
     allowances = {}
     for layer in graph.layers:
         spec = emitters.get(layer.name)
-        if spec.overlap is None or spec.alias or len(layer.outputs) != 1:
+        if spec.overlap is None or spec.alias or len(layer.outputs) != 1 or layer.index in no_overlap:
             continue
         target = buffer_of[layer.outputs[0].index]
         if target.location != "arena":

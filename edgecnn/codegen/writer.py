@@ -1,49 +1,100 @@
-"""Write edgecnn_model.h and edgecnn_model.c from a checked graph, its memory plan and the emitters.
+"""Write edgecnn_model.h and edgecnn_model.c from a checked graph, its memory plans and the emitters.
 
 The .c file holds, in order: the helpers the layers use, the constant arrays (flash), one static function per
-layer, the arena, and edgecnn_invoke calling the layers on their planned offsets. Under -DEDGECNN_TRACE the
-invoke also hands every tensor an op writes to `edgecnn_trace` (the tests compare each op with the interpreter).
+layer, the arena, and edgecnn_invoke calling the layers on their planned offsets. A layer that CMSIS-NN covers
+carries both bodies, chosen by -DEDGECNN_USE_CMSIS_NN, and that build has its own plan (its scratch buffers in
+the arena). Under -DEDGECNN_TRACE the invoke also hands every tensor an op writes to `edgecnn_trace` (the tests
+compare each op with the interpreter).
 """
 
+import dataclasses
 import hashlib
 
 from edgecnn.codegen import helpers
-from edgecnn.codegen.emission import Constants, Emission
+from edgecnn.codegen.emission import BOTH, CMSIS, Constants, Emission
 from edgecnn.codegen.ops.common import indent, quantization
 from edgecnn.export.c_text import c_float, c_string
 
 PREFIX = "edgecnn_"
+CMSIS_MACRO = "EDGECNN_USE_CMSIS_NN"
+MVE_CONDITION = "defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)"
+# The builds, each with its own plan, in the order of the #if that picks one: CMSIS-NN on an MVE CPU (its
+# kernels ask for other buffers), CMSIS-NN on any other, and the portable C.
+BUILDS = (
+    ("mve", f"defined({CMSIS_MACRO}) && {MVE_CONDITION}"),
+    ("dsp", f"defined({CMSIS_MACRO})"),
+    ("portable", None),
+)
+
+
+@dataclasses.dataclass
+class LayerCode:
+    """One layer's emitted C: the portable body, and the CMSIS-NN call where CMSIS-NN covers it."""
+
+    layer: object
+    emission: Emission
+    body: list
+    cmsis: object = None  # edgecnn.codegen.cmsis.CmsisCall
+
+    def scratch_bytes(self, build=None):
+        """CMSIS-NN's buffer in `build` ("dsp", "mve"), or the largest of them."""
+        if self.cmsis is None:
+            return 0
+        return self.cmsis.scratch.get(build, 0) if build else self.cmsis.largest_scratch
 
 
 def function_name(layer):
     return f"{PREFIX}op{layer.index}_{layer.name.lower()}"
 
 
-def generate(graph, memory_plan, emitters, labels, model_bytes):
-    """(header text, source text) for the model."""
-    constants = Constants(f"{PREFIX}")
-    functions, used_helpers = [], []
+def emit_layers(graph, emitters, copies):
+    """Run every layer's emitter (RESHAPEs that share bytes have none): the constants, helpers and layer code."""
+    constants = Constants(PREFIX, CMSIS_MACRO)
+    codes, used_helpers = [], []
     for layer in graph.layers:
         spec = emitters.get(layer.name)
-        if spec.alias and layer.index not in memory_plan.copies:
+        if spec.alias and layer.index not in copies:
             continue
         emission = Emission(layer, constants, PREFIX)
         body = spec.emit(layer, emission)
+        emission.build = CMSIS
+        cmsis = spec.cmsis(layer, emission) if spec.cmsis is not None else None
+        for build, names in emission.used.items():
+            for name in names:
+                constants.use(name, build if cmsis is not None else BOTH)
         used_helpers += [name for name in emission.helpers if name not in used_helpers]
-        functions.append(_function(layer, emission, body, memory_plan))
-    header = _header(graph, memory_plan, labels, model_bytes)
-    source = _source(graph, memory_plan, emitters, labels, model_bytes, constants, functions, used_helpers)
-    return header, source, constants.total_bytes
+        codes.append(LayerCode(layer, emission, body, cmsis))
+    return codes, constants, used_helpers
 
 
-def _function(layer, emission, body, memory_plan):
+def generate(graph, codes, constants, used_helpers, plans, emitters, labels, model_bytes):
+    """(header text, source text) for the model; `plans` maps each build of BUILDS to its plan."""
+    functions = [_function(code, plans) for code in codes]
+    header = _header(graph, plans, labels, model_bytes)
+    source = _source(graph, codes, plans, emitters, labels, constants, functions, used_helpers)
+    return header, source
+
+
+def _function(code, plans):
+    layer, emission = code.layer, code.emission
     # restrict lets the compiler keep values in registers; it would be wrong where the output overlaps an input.
-    qualifier = "" if memory_plan.overlapping(layer) else "restrict "
+    qualifier = "" if any(plan.overlapping(layer) for plan in plans.values()) else "restrict "
     parameters = [f"const int8_t *{qualifier}input{number}" for number in range(len(emission.parameter_positions))]
     parameters += [f"int8_t *{qualifier}output{number}" for number in range(len(layer.outputs))]
+    if code.scratch_bytes():
+        parameters.append("int8_t *scratch")
     comment = f"/* op {layer.index}: {emission.comment or layer.name} */"
     lines = [comment, f"static void {function_name(layer)}({', '.join(parameters)}) {{"]
-    lines += indent(body)
+    if code.cmsis is None:
+        lines += indent(code.body)
+    else:
+        lines.append(f"#ifdef {CMSIS_MACRO}")
+        lines += indent(code.cmsis.lines)
+        lines.append("#else")
+        if code.scratch_bytes():
+            lines.append("  (void)scratch;")
+        lines += indent(code.body)
+        lines.append("#endif")
     lines.append("}")
     return "\n".join(lines)
 
@@ -54,29 +105,75 @@ def _address(memory_plan, tensor_index):
     return f"{base} + {buffer.offset}" if buffer.offset else base
 
 
-def _invoke(graph, memory_plan, emitters):
+def _conditional(variants):
+    """#if / #elif / #else around per-build lines: `variants` is [(condition or None, lines)], None last."""
+    if len(variants) == 1:
+        return variants[0][1]
+    lines = []
+    for position, (condition, body) in enumerate(variants):
+        if condition is None:
+            lines.append("#else")
+        else:
+            lines.append(f"#{'if' if position == 0 else 'elif'} {condition}")
+        lines += body
+    lines.append("#endif")
+    return lines
+
+
+def _invoke_body(graph, codes, memory_plan, build):
+    """The calls of edgecnn_invoke on one build's offsets."""
     input_buffer = memory_plan.buffer_of[graph.input_index]
     lines = [
-        "int edgecnn_invoke(const int8_t *input, int8_t *output) {",
-        "  int8_t *const arena = edgecnn_arena_bytes();",
         f"  if (input != arena + {input_buffer.offset}) {{",
         f"    memcpy(arena + {input_buffer.offset}, input, EDGECNN_INPUT_BYTES);",
         "  }",
     ]
+    by_index = {code.layer.index: code for code in codes}
     for layer in graph.layers:
-        spec = emitters.get(layer.name)
-        if not spec.alias or layer.index in memory_plan.copies:
+        code = by_index.get(layer.index)
+        if code is not None:
             arguments = [
                 _address(memory_plan, layer.inputs[position].index) for position in layer.activation_positions()
             ]
             arguments += [_address(memory_plan, tensor.index) for tensor in layer.outputs]
+            if code.scratch_bytes():
+                buffer = memory_plan.scratch.get(layer.index)
+                arguments.append(f"arena + {buffer.offset}" if buffer is not None else "0")
             lines.append(f"  {function_name(layer)}({', '.join(arguments)});")
         for tensor in layer.outputs:
             lines.append(
                 f"  EDGECNN_TRACE_TENSOR({tensor.index}, {_address(memory_plan, tensor.index)}, {tensor.nbytes});"
             )
-    lines += ["  return 0;", "}"]
-    return "\n".join(lines)
+    return lines
+
+
+def _invoke(graph, codes, plans):
+    variants = [(condition, _invoke_body(graph, codes, plans[build], build)) for build, condition in BUILDS]
+    return "\n".join(
+        [
+            "int edgecnn_invoke(const int8_t *input, int8_t *output) {",
+            "  int8_t *const arena = edgecnn_arena_bytes();",
+            "  edgecnn_status = 0;",
+            *_conditional(variants),
+            "  return edgecnn_status;",
+            "}",
+        ]
+    )
+
+
+def input_offset_lines(graph, plans):
+    return _conditional(
+        [
+            (condition, [f"  return edgecnn_arena_bytes() + {plans[build].buffer_of[graph.input_index].offset};"])
+            for build, condition in BUILDS
+        ]
+    )
+
+
+def arena_macro_lines(plans):
+    return _conditional(
+        [(condition, [f"#define EDGECNN_ARENA_BYTES {plans[build].arena_bytes}"]) for build, condition in BUILDS]
+    )
 
 
 def _shape_text(tensor):
@@ -100,7 +197,8 @@ def _output_macros(graph, memory_plan):
     return "\n".join(lines) + "\n"
 
 
-def _header(graph, memory_plan, labels, model_bytes):
+def _header(graph, plans, labels, model_bytes):
+    memory_plan = plans["portable"]
     input_tensor = graph.tensors[graph.input_index]
     output_tensor = graph.tensors[graph.output_index]
     input_scale, input_zero_point = quantization(input_tensor)
@@ -119,7 +217,8 @@ def _header(graph, memory_plan, labels, model_bytes):
 
 #define EDGECNN_INPUT_BYTES {input_tensor.nbytes}
 #define EDGECNN_OUTPUT_BYTES {memory_plan.output_bytes}
-#define EDGECNN_ARENA_BYTES {memory_plan.arena_bytes}
+/* The arena of this build: CMSIS-NN's kernels need buffers of their own, and on MVE CPUs other ones. */
+{chr(10).join(arena_macro_lines(plans))}
 #define EDGECNN_INPUT_HEIGHT {height}
 #define EDGECNN_INPUT_WIDTH {width}
 #define EDGECNN_INPUT_CHANNELS {channels}
@@ -151,19 +250,26 @@ extern const char *const edgecnn_labels[];
 """
 
 
-def _source(graph, memory_plan, emitters, labels, model_bytes, constants, functions, used_helpers):
+def _source(graph, codes, plans, emitters, labels, constants, functions, used_helpers):
+    memory_plan, cmsis_plan = plans["portable"], plans["dsp"]
     ops = ", ".join(dict.fromkeys(layer.name for layer in graph.layers))
-    input_buffer = memory_plan.buffer_of[graph.input_index]
     label_lines = "\n".join(f"  {c_string(label)}," for label in labels) or '  ""'
+    uses_cmsis = any(code.cmsis is not None for code in codes)
+    cmsis_include = (
+        f"\n#ifdef {CMSIS_MACRO}\n#include \"arm_nnfunctions.h\"\n#if {MVE_CONDITION}\n"
+        "#define EDGECNN_SCRATCH(dsp, mve) (mve)\n#else\n#define EDGECNN_SCRATCH(dsp, mve) (dsp)\n#endif\n#endif\n"
+        if uses_cmsis
+        else ""
+    )
     parts = [
         f"""/* Generated by edgecnn export --target c from {graph.source}; do not edit.
  * Ops: {ops}.
- * Arena: {memory_plan.arena_bytes} bytes (TFLite Micro's greedy plan of the same tensors:
- * {memory_plan.greedy_arena_bytes} bytes; peak of live tensors: {memory_plan.peak_live_bytes} bytes). */
+ * Arena: {memory_plan.arena_bytes} bytes, {cmsis_plan.arena_bytes} with CMSIS-NN (TFLite Micro's greedy plan of the
+ * same tensors: {memory_plan.greedy_arena_bytes} bytes; peak of live tensors: {memory_plan.peak_live_bytes} bytes). */
 #include "edgecnn_model.h"
 
 #include <string.h>
-
+{cmsis_include}
 /* The kernels rely on arithmetic right shifts of negative values, as TFLite Micro does. */
 typedef char edgecnn_arithmetic_shift_check[((-1) >> 1) == -1 ? 1 : -1];
 
@@ -172,24 +278,27 @@ void edgecnn_trace(int tensor_index, const int8_t *data, uint32_t bytes);
 #define EDGECNN_TRACE_TENSOR(tensor, data, bytes) edgecnn_trace((tensor), (data), (bytes))
 #else
 #define EDGECNN_TRACE_TENSOR(tensor, data, bytes) ((void)0)
-#endif""",
+#endif
+
+/* 0, or 1 when a CMSIS-NN call failed or wanted a larger buffer than planned. */
+static int edgecnn_status;""",
         helpers.helper_source(used_helpers),
         constants.source(),
         "\n\n".join(functions),
         f"""/* The arena as 32-bit words: 4-byte aligned without compiler extensions. */
-static int32_t edgecnn_arena[{max(1, (memory_plan.arena_bytes + 3) // 4)}];
+static int32_t edgecnn_arena[(EDGECNN_ARENA_BYTES + 3) / 4 + (EDGECNN_ARENA_BYTES == 0)];
 
 static int8_t *edgecnn_arena_bytes(void) {{
   return (int8_t *)edgecnn_arena;
 }}
 
 int8_t *edgecnn_input_buffer(void) {{
-  return edgecnn_arena_bytes() + {input_buffer.offset};
+{chr(10).join(input_offset_lines(graph, plans))}
 }}
 
 const char *const edgecnn_labels[{max(len(labels), 1)}] = {{
 {label_lines}
 }};""",
-        _invoke(graph, memory_plan, emitters),
+        _invoke(graph, codes, plans),
     ]
     return "\n\n".join(part for part in parts if part) + "\n"

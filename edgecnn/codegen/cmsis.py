@@ -1,0 +1,356 @@
+"""Calls to Arm's CMSIS-NN for the layers it covers, compiled in with -DEDGECNN_USE_CMSIS_NN.
+
+Each function returns the C that replaces a layer's portable body (a CmsisCall), or None where CMSIS-NN does
+not cover the layer's configuration; the parameters are those TFLite Micro's kernels/cmsis_nn/*.cc pass. A
+layer that needs a buffer gets `scratch` planned in the arena. Its size comes from Python twins of CMSIS-NN's
+*_get_buffer_size functions for its DSP build (Cortex-M4/M7/M33; plain C needs no more) and its MVE build
+(Cortex-M55), each with a plan of its own; the generated code checks CMSIS-NN's own answer against the
+reservation before each call, so a CMSIS-NN that wants more makes edgecnn_invoke fail instead of overwriting
+memory.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from edgecnn.codegen.ops.common import nhwc, quantization
+from edgecnn.reference import activations, kernels_basic, kernels_conv
+from edgecnn.reference.kernels_common import output_range, padding_for, per_channel_multipliers
+
+CH_IN_BLOCK_MVE = 124  # arm_nnsupportfunctions.h
+
+
+@dataclasses.dataclass
+class CmsisCall:
+    lines: list
+    scratch: dict = dataclasses.field(default_factory=dict)  # build ("dsp", "mve") -> buffer bytes
+    # Builds ("dsp", "mve") where the overlaps the portable loop allows hold for CMSIS-NN's loop order too,
+    # which computes output pixels row by row from the rows above them: the DSP kernels of arm_convolve_s8,
+    # arm_convolve_1x1_s8 (one matrix product per output row), the depthwise and pooling kernels, and every
+    # element-wise kernel (each block is read before it is written). Not arm_convolve_1x1_s8_fast or
+    # arm_convolve_1_x_n_s8 (one matrix product over all pixels, output channels outer), arm_convolve_s8 with
+    # groups (one sweep per group), nor the MVE conv kernels (blocks of channels outer).
+    keeps_overlap: tuple = ()
+
+    @property
+    def largest_scratch(self):
+        return max(self.scratch.values(), default=0)
+
+
+def _align4(value):
+    return value + (-value) % 4
+
+
+def _convolve_s8_bytes(columns, mve):
+    """arm_convolve_s8_get_buffer_size: 2 im2col columns of int16 (DSP, plain C), 4 lanes of 16 bytes (MVE)."""
+    return 4 * ((columns + 15) // 16) * 16 if mve else 2 * _align4(columns) * 2
+
+
+def _convolve_1_x_n_mve_bytes(pad_w, stride_w, kernel_w, input_w, output_w, channels, columns):
+    """arm_convolve_1_x_n_s8_get_buffer_size_mve."""
+    total_pad = (output_w - 1) * stride_w + kernel_w - input_w
+    asym_pad = total_pad % 2
+    right = max(1, (pad_w + asym_pad + stride_w - 1) // stride_w) if pad_w + asym_pad != 0 else 0
+    left = max(1, (pad_w + stride_w - 1) // stride_w) if pad_w != 0 else 0
+    middle = max(output_w - (right + left), 0)
+    if right + middle + left != output_w:
+        return _convolve_s8_bytes(columns, True)
+    pad_left = pad_w * channels
+    pad_right = right * channels if asym_pad else pad_left
+    elements_left = kernel_w * channels
+    return max(elements_left + pad_left, elements_left - channels + pad_right)
+
+
+def convolve_buffer_bytes(geometry, mve):
+    """arm_convolve_wrapper_s8_get_buffer_size_dsp / _mve for a conv of `geometry` (a dict, TFLite Micro's
+    parameters). The 1x1 fast kernel's DSP buffer (4 * C) is counted although only armclang builds use it."""
+    in_h, in_w, in_c = geometry["input"]
+    kernel_h, kernel_w, filter_c = geometry["filter"]
+    pad_h, pad_w = geometry["padding"]
+    stride_h, stride_w = geometry["stride"]
+    dilation_h, dilation_w = geometry["dilation"]
+    columns = kernel_h * kernel_w * in_c
+    one_by_one = (pad_w, pad_h, kernel_w, kernel_h, dilation_w, dilation_h) == (0, 0, 1, 1, 1, 1) and in_c == filter_c
+    if one_by_one:
+        fast = stride_w == 1 and stride_h == 1
+        return 0 if mve or not fast else 2 * in_c * 2
+    one_by_n = in_h == 1 and dilation_w == 1 and kernel_h == 1 and (stride_w * in_c) % 4 == 0 and in_c == filter_c
+    if one_by_n and mve:
+        return _convolve_1_x_n_mve_bytes(pad_w, stride_w, kernel_w, in_w, geometry["output"][1], in_c, columns)
+    return _convolve_s8_bytes(columns, mve)
+
+
+def depthwise_buffer_bytes(geometry, mve):
+    """arm_depthwise_conv_wrapper_s8_get_buffer_size_dsp / _mve."""
+    in_h, in_w, in_c = geometry["input"]
+    kernel_h, kernel_w, out_c = geometry["filter"]
+    pad_h, pad_w = geometry["padding"]
+    dilated = geometry["dilation"] != (1, 1)
+    size = 0
+    if in_c == out_c and not dilated:
+        if mve:
+            size = 4 * CH_IN_BLOCK_MVE * kernel_w * kernel_h
+        elif not (kernel_w == 3 and kernel_h == 3 and pad_h <= 1 and pad_w <= 1):
+            size = in_c * kernel_w * kernel_h * 2
+    if mve and in_c == 1 and out_c > 8:
+        # arm_deptwise_conv_s8_one_in_ch_get_buffer_size_mve: as a conv with out_c filters of one channel.
+        as_conv = dict(geometry, filter=(kernel_h, kernel_w, 1))
+        size = max(size, convolve_buffer_bytes(as_conv, True) + out_c * kernel_h * kernel_w)
+    return size
+
+
+def _geometry(layer, filter_h, filter_w, filter_c):
+    in_h, in_w, in_c = nhwc(layer.inputs[0])
+    out_h, out_w, _ = nhwc(layer.outputs[0])
+    options = layer.options
+    (pad_top, _), (pad_left, _) = padding_for(layer.call(), in_h, in_w, filter_h, filter_w, out_h, out_w)
+    return {
+        "input": (in_h, in_w, in_c),
+        "output": (out_h, out_w),
+        "filter": (filter_h, filter_w, filter_c),
+        "padding": (pad_top, pad_left),
+        "stride": (options["stride_h"], options["stride_w"]),
+        "dilation": (options.get("dilation_h_factor", 1), options.get("dilation_w_factor", 1)),
+    }
+
+
+def _dims(n, h, w, c):
+    return f"{{{n}, {h}, {w}, {c}}}"
+
+
+def _call_checked(call):
+    return [f"if ({call} != ARM_CMSIS_NN_SUCCESS) {{", "  edgecnn_status = 1;", "}"]
+
+
+def _buffer_check(size_call, reserved):
+    """Stop (edgecnn_invoke returns 1) where CMSIS-NN wants more than the plan reserved for this build."""
+    return [f"if ({size_call} > {reserved}) {{", "  edgecnn_status = 1;", "  return;", "}"]
+
+
+def conv_2d(layer, emission):
+    filters = layer.constant(1)
+    out_channels, filter_h, filter_w, filter_depth = filters.shape
+    names = per_channel_constants(layer, emission, out_channels)
+    in_h, in_w, in_c = nhwc(layer.inputs[0])
+    out_h, out_w, _ = nhwc(layer.outputs[0])
+    options = layer.options
+    (pad_top, _), (pad_left, _) = padding_for(layer.call(), in_h, in_w, filter_h, filter_w, out_h, out_w)
+    _, input_zero_point = quantization(layer.inputs[0])
+    _, output_zero_point = quantization(layer.outputs[0])
+    low, high = output_range(layer.call())
+    geometry = _geometry(layer, filter_h, filter_w, filter_depth)
+    scratch = {build: convolve_buffer_bytes(geometry, build == "mve") for build in ("dsp", "mve")}
+    one_by_one_fast = (filter_h, filter_w) == (1, 1) and geometry["padding"] == (0, 0) and geometry["stride"] == (1, 1)
+    one_by_n = in_h == 1 and filter_h == 1
+    row_ordered = not one_by_one_fast and not one_by_n and filter_depth == in_c and geometry["dilation"] == (1, 1)
+    lines = [
+        f"const cmsis_nn_context context = {{{'scratch' if any(scratch.values()) else '0'}, "
+        f"{max(scratch.values())}}};",
+        f"const cmsis_nn_conv_params parameters = {{{-input_zero_point}, {output_zero_point}, "
+        f"{{{options['stride_w']}, {options['stride_h']}}}, {{{pad_left}, {pad_top}}}, "
+        f"{{{options.get('dilation_w_factor', 1)}, {options.get('dilation_h_factor', 1)}}}, {{{low}, {high}}}}};",
+        f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
+        f"(int32_t *){names['shift']}}};",
+        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, in_c)};",
+        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, filter_depth)};",
+        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
+        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, out_channels)};",
+        *_buffer_check(
+            "arm_convolve_wrapper_s8_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)",
+            "EDGECNN_SCRATCH(" + ", ".join(str(scratch[build]) for build in ("dsp", "mve")) + ")",
+        ),
+        *_call_checked(
+            f"arm_convolve_wrapper_s8(&context, &parameters, &quantization, &input_dims, {emission.input(0)}, "
+            f"&filter_dims, {names['filter']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)})"
+        ),
+    ]
+    return CmsisCall(lines, scratch, ("dsp",) if row_ordered else ())
+
+
+def depthwise_conv_2d(layer, emission):
+    filters = layer.constant(1)
+    _, filter_h, filter_w, out_channels = filters.shape
+    names = per_channel_constants(layer, emission, out_channels)
+    in_h, in_w, in_c = nhwc(layer.inputs[0])
+    out_h, out_w, _ = nhwc(layer.outputs[0])
+    options = layer.options
+    (pad_top, _), (pad_left, _) = padding_for(layer.call(), in_h, in_w, filter_h, filter_w, out_h, out_w)
+    _, input_zero_point = quantization(layer.inputs[0])
+    _, output_zero_point = quantization(layer.outputs[0])
+    low, high = output_range(layer.call())
+    geometry = _geometry(layer, filter_h, filter_w, out_channels)
+    scratch = {build: depthwise_buffer_bytes(geometry, build == "mve") for build in ("dsp", "mve")}
+    lines = [
+        f"const cmsis_nn_context context = {{{'scratch' if any(scratch.values()) else '0'}, "
+        f"{max(scratch.values())}}};",
+        f"const cmsis_nn_dw_conv_params parameters = {{{-input_zero_point}, {output_zero_point}, "
+        f"{out_channels // in_c}, {{{options['stride_w']}, {options['stride_h']}}}, {{{pad_left}, {pad_top}}}, "
+        f"{{{options.get('dilation_w_factor', 1)}, {options.get('dilation_h_factor', 1)}}}, {{{low}, {high}}}}};",
+        f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
+        f"(int32_t *){names['shift']}}};",
+        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, in_c)};",
+        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, out_channels)};",
+        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
+        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, out_channels)};",
+        *_buffer_check(
+            "arm_depthwise_conv_wrapper_s8_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)",
+            "EDGECNN_SCRATCH(" + ", ".join(str(scratch[build]) for build in ("dsp", "mve")) + ")",
+        ),
+        *_call_checked(
+            f"arm_depthwise_conv_wrapper_s8(&context, &parameters, &quantization, &input_dims, {emission.input(0)}, "
+            f"&filter_dims, {names['filter']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)})"
+        ),
+    ]
+    return CmsisCall(lines, scratch, ("dsp",))
+
+
+def fully_connected(layer, emission):
+    weights = layer.constant(1)
+    units, depth = weights.shape
+    weight_quantization = layer.inputs[1].quantization
+    if not weight_quantization.is_per_channel and int(weight_quantization.zero_points[0]) != 0:
+        return None  # CMSIS-NN requires filter_offset 0
+    rows = layer.inputs[0].nbytes // depth
+    input_scale, input_zero_point = quantization(layer.inputs[0])
+    output_scale, output_zero_point = quantization(layer.outputs[0])
+    multipliers, shifts = kernels_conv.micro_fully_connected_multipliers(
+        input_scale, weight_quantization.scales, output_scale, units
+    )
+    low, high = output_range(layer.call())
+    bias = layer.constant(2)
+    bias = np.zeros(units, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
+    # MVE builds read the kernel sums (arm_vector_sum_s8: bias + zp term per unit) from the context buffer;
+    # TFLite Micro computes them in Prepare, here they are constants.
+    sums = bias + (-input_zero_point) * np.asarray(weights, np.int64).sum(axis=1)
+    kernel_sums = emission.constant(sums, np.int32, "kernel_sums")
+    names = {
+        "weights": emission.constant(weights, np.int8, "weights"),
+        "bias": emission.constant(bias, np.int32, "bias"),
+    }
+    common = [
+        f"const cmsis_nn_context context = {{(void *){kernel_sums}, {4 * units}}};",
+        f"const cmsis_nn_fc_params parameters = {{{-input_zero_point}, 0, {output_zero_point}, {{{low}, {high}}}}};",
+        f"const cmsis_nn_dims input_dims = {_dims(rows, 1, 1, depth)};",
+        f"const cmsis_nn_dims filter_dims = {_dims(depth, 1, 1, units)};",
+        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, units)};",
+        f"const cmsis_nn_dims output_dims = {_dims(rows, 1, 1, units)};",
+    ]
+    arguments = (
+        f"&context, &parameters, &quantization, &input_dims, {emission.input(0)}, &filter_dims, "
+        f"{names['weights']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)}"
+    )
+    if np.ndim(multipliers):
+        multiplier = emission.constant(multipliers, np.int32, "multiplier")
+        shift = emission.constant(shifts, np.int32, "shift")
+        quant = (
+            f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){multiplier}, "
+            f"(int32_t *){shift}}};"
+        )
+        call = f"arm_fully_connected_per_channel_s8({arguments})"
+    else:
+        quant = f"const cmsis_nn_per_tensor_quant_params quantization = {{{int(multipliers)}, {int(shifts)}}};"
+        call = f"arm_fully_connected_s8({arguments})"
+    return CmsisCall([*common, quant, *_call_checked(call)])
+
+
+def _pool(layer, emission, function):
+    in_h, in_w, channels = nhwc(layer.inputs[0])
+    out_h, out_w, _ = nhwc(layer.outputs[0])
+    options = layer.options
+    filter_h, filter_w = options["filter_height"], options["filter_width"]
+    (pad_top, _), (pad_left, _) = padding_for(layer.call(), in_h, in_w, filter_h, filter_w, out_h, out_w)
+    low, high = output_range(layer.call())
+    scratch = {"dsp": 4 * channels, "mve": 0} if function == "arm_avgpool_s8" else {}
+    lines = [
+        f"const cmsis_nn_context context = {{{'scratch' if scratch else '0'}, {scratch.get('dsp', 0)}}};",
+        f"const cmsis_nn_pool_params parameters = {{{{{options['stride_w']}, {options['stride_h']}}}, "
+        f"{{{pad_left}, {pad_top}}}, {{{low}, {high}}}}};",
+        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, channels)};",
+        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, 1)};",
+        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, channels)};",
+    ]
+    if scratch:
+        lines += _buffer_check(
+            f"arm_avgpool_s8_get_buffer_size({out_w}, {channels})", f"EDGECNN_SCRATCH({4 * channels}, 0)"
+        )
+    lines += _call_checked(
+        f"{function}(&context, &parameters, &input_dims, {emission.input(0)}, &filter_dims, &output_dims, "
+        f"{emission.output(0)})"
+    )
+    return CmsisCall(lines, scratch, ("dsp",))
+
+
+def average_pool_2d(layer, emission):
+    return _pool(layer, emission, "arm_avgpool_s8")
+
+
+def max_pool_2d(layer, emission):
+    return _pool(layer, emission, "arm_max_pool_s8")
+
+
+def _same_shapes(layer):
+    shapes = [tuple(tensor.shape) for tensor in (*layer.inputs[:2], layer.outputs[0])]
+    return len(set(shapes)) == 1
+
+
+def add(layer, emission):
+    if not _same_shapes(layer):
+        return None  # TFLite Micro broadcasts with its reference kernel
+    parameters = kernels_basic.add_parameters(layer.call())
+    low, high = output_range(layer.call())
+    count = layer.outputs[0].nbytes
+    call = (
+        f"arm_elementwise_add_s8({emission.input(0)}, {emission.input(1)}, {-parameters.first_zero_point}, "
+        f"{parameters.first_multiplier}, {parameters.first_shift}, {-parameters.second_zero_point}, "
+        f"{parameters.second_multiplier}, {parameters.second_shift}, {kernels_basic.ADD_LEFT_SHIFT}, "
+        f"{emission.output(0)}, {parameters.output_zero_point}, {parameters.output_multiplier}, "
+        f"{parameters.output_shift}, {low}, {high}, {count})"
+    )
+    return CmsisCall(_call_checked(call), keeps_overlap=("dsp", "mve"))
+
+
+def mul(layer, emission):
+    if not _same_shapes(layer):
+        return None
+    _, first_zero_point = quantization(layer.inputs[0])
+    _, second_zero_point = quantization(layer.inputs[1])
+    _, output_zero_point = quantization(layer.outputs[0])
+    multiplier, shift = kernels_basic.mul_multiplier(layer.call())
+    low, high = output_range(layer.call())
+    call = (
+        f"arm_elementwise_mul_s8({emission.input(0)}, {emission.input(1)}, {-first_zero_point}, "
+        f"{-second_zero_point}, {emission.output(0)}, {output_zero_point}, {multiplier}, {shift}, {low}, {high}, "
+        f"{layer.outputs[0].nbytes})"
+    )
+    return CmsisCall(_call_checked(call), keeps_overlap=("dsp", "mve"))
+
+
+def softmax(layer, emission):
+    input_scale, _ = quantization(layer.inputs[0])
+    multiplier, left_shift, diff_min = activations.softmax_parameters(input_scale, layer.options.get("beta", 1.0))
+    shape = [int(size) for size in layer.inputs[0].shape] or [1]
+    depth = shape[-1]
+    rows = layer.inputs[0].nbytes // depth
+    return CmsisCall(
+        [
+            f"arm_softmax_s8({emission.input(0)}, {rows}, {depth}, {multiplier}, {left_shift}, {diff_min}, "
+            f"{emission.output(0)});"
+        ]
+    )
+
+
+def per_channel_constants(layer, emission, out_channels, filter_position=1, bias_position=2):
+    """The conv's constant arrays; equal contents share one definition with the portable body's."""
+    input_scale, _ = quantization(layer.inputs[0])
+    output_scale, _ = quantization(layer.outputs[0])
+    multipliers, shifts = per_channel_multipliers(
+        input_scale, layer.inputs[filter_position].quantization.scales, output_scale, out_channels
+    )
+    bias = layer.constant(bias_position)
+    bias = np.zeros(out_channels, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
+    return {
+        "filter": emission.constant(layer.constant(filter_position), np.int8, "filter"),
+        "bias": emission.constant(bias, np.int32, "bias"),
+        "multiplier": emission.constant(multipliers, np.int32, "multiplier"),
+        "shift": emission.constant(shifts, np.int32, "shift"),
+    }
