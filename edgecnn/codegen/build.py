@@ -50,28 +50,65 @@ def _require(program, purpose):
     return path
 
 
-def cmsis_sources(cmsis_root):
-    """CMSIS-NN's include directories and the .c files the generated code can call, under `cmsis_root`."""
-    root = pathlib.Path(cmsis_root)
-    if not (root / "Include" / "arm_nnfunctions.h").is_file():
-        raise ExternalToolError(f"{root} is not a CMSIS-NN tree (no Include/arm_nnfunctions.h)")
+def cmsis_root_of(tree):
+    """The CMSIS-NN checkout in `tree`: the tree itself, or third_party/cmsis_nn of a TFLite Micro tree."""
+    tree = pathlib.Path(tree)
+    for root in (tree, tree / "third_party" / "cmsis_nn"):
+        if (root / "Include" / "arm_nnfunctions.h").is_file():
+            return root
+    raise ExternalToolError(
+        f"{tree} has no CMSIS-NN (neither Include/arm_nnfunctions.h nor third_party/cmsis_nn/Include/ in it)"
+    )
+
+
+def cmsis_sources(tree):
+    """CMSIS-NN's include directory and its .c files, in a CMSIS-NN checkout or a TFLite Micro tree."""
+    root = cmsis_root_of(tree)
     return [root / "Include"], sorted((root / "Source").rglob("*.c"))
 
 
-def build(source_dir, program, toolchain=HOST, extra_flags=(), cmsis_root=None):
-    """Compile the generated files in `source_dir` with the harness into `program`; returns its path."""
+def cmsis_library(cmsis_root, directory, toolchain=CORTEX_M4_QEMU):
+    """CMSIS-NN compiled for `toolchain` into directory/libcmsisnn.a, once (reused while its sources are older)."""
+    includes, sources = cmsis_sources(cmsis_root)
+    directory = pathlib.Path(directory)
+    library = directory / "libcmsisnn.a"
+    if library.is_file() and library.stat().st_mtime >= max(source.stat().st_mtime for source in sources):
+        return library
+    compiler = _require(toolchain.compiler, f"building CMSIS-NN for {toolchain.name}")
+    archiver = _require(toolchain.compiler.replace("gcc", "ar"), f"building CMSIS-NN for {toolchain.name}")
+    directory.mkdir(parents=True, exist_ok=True)
+    objects = []
+    for number, source in enumerate(sources):
+        target = directory / f"{number:03d}_{source.stem}.o"
+        command = [compiler, "-std=c99", *toolchain.flags, *CMSIS_DEFINES, *(f"-I{path}" for path in includes),
+                   "-c", str(source), "-o", str(target)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ExternalToolError(f"{compiler} failed on {source}:\n{result.stderr.strip()}")
+        objects.append(str(target))
+    temporary = directory / "libcmsisnn.a.part"
+    temporary.unlink(missing_ok=True)
+    subprocess.run([archiver, "rcs", str(temporary), *objects], check=True, capture_output=True)
+    temporary.replace(library)
+    return library
+
+
+def build(source_dir, program, toolchain=HOST, extra_flags=(), cmsis_root=None, cmsis_build_dir=None):
+    """Compile the generated files in `source_dir` with the harness into `program`; returns its path.
+
+    With `cmsis_root`, the -DEDGECNN_USE_CMSIS_NN build linked against CMSIS-NN (compiled into
+    `cmsis_build_dir`, default beside the program, and reused from there).
+    """
     compiler = _require(toolchain.compiler, f"building generated C for {toolchain.name}")
     source_dir = pathlib.Path(source_dir)
     flags = [*WARNINGS, *toolchain.flags, *extra_flags, f"-I{source_dir}"]
-    sources = [source_dir / "edgecnn_model.c", HARNESS]
+    libraries = []
     if cmsis_root is not None:
-        includes, library = cmsis_sources(cmsis_root)
+        includes, _ = cmsis_sources(cmsis_root)
         flags += [*CMSIS_DEFINES, *(f"-I{path}" for path in includes)]
-        sources += library
-    command = [compiler, *flags, *map(str, sources), *toolchain.link_flags, "-o", str(program)]
-    if cmsis_root is not None:
-        # CMSIS-NN's own sources are not held to the generated code's warning flags.
-        command = [part for part in command if part not in ("-Werror", "-pedantic", "-Wextra")]
+        libraries.append(str(cmsis_library(cmsis_root, cmsis_build_dir or pathlib.Path(program).parent, toolchain)))
+    sources = [source_dir / "edgecnn_model.c", HARNESS]
+    command = [compiler, *flags, *map(str, sources), *libraries, *toolchain.link_flags, "-o", str(program)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ExternalToolError(f"{compiler} failed on {source_dir}:\n{result.stderr.strip()}")
@@ -108,9 +145,19 @@ def run(program, inputs, work_dir, toolchain=HOST, trace=False, timeout=600):
         path.unlink(missing_ok=True)
     if toolchain.runner:
         _require(toolchain.runner[0], f"running {toolchain.name} programs")
-    arguments = [str(input_path), str(output_path)] + ([str(trace_path)] if trace else [])
+    # Semihosting passes the command line as one short string: run in work_dir with plain relative names.
+    link = work_dir / "program"
+    if pathlib.Path(program).resolve() != link.resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(pathlib.Path(program).resolve())
+    arguments = [path.name for path in (input_path, output_path)] + ([trace_path.name] if trace else [])
     result = subprocess.run(
-        [*toolchain.runner, str(program), *arguments], capture_output=True, text=True, timeout=timeout, check=False
+        [*toolchain.runner, "./program", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=work_dir,
     )
     if result.returncode != 0:
         raise ExternalToolError(

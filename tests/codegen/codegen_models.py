@@ -4,6 +4,7 @@ Kept out of conftest.py: with several tests/*/conftest.py in one run, `import co
 conftest module was imported first.
 """
 
+import os
 import pathlib
 import shutil
 
@@ -15,10 +16,19 @@ from edgecnn.codegen import build
 from edgecnn.reference import Interpreter
 
 HERE = pathlib.Path(__file__).parent
+CMSIS_TREE_PATH = "shared/peers/tflite-micro-cmsis-nn"
 # The MCU-sized zoo models at their default input sizes (mobilenet_v2: alpha 0.35 at 96x96x3).
 ZOO_MODELS = ("lenet5", "simple_cnn", "tiny_vgg", "resnet8", "mobilenet_v2")
 # Models edgecnn did not make (see data/README.md).
 FOREIGN_MODELS = {"smallcnn_int8": HERE / "data" / "smallcnn_int8.tflite"}
+
+
+def cmsis_tree():
+    """A TFLite Micro tree with CMSIS-NN: $EDGECNN_TFLM_ROOT if it has one, else shared/ beside the checkout
+    (or above a worktree); None when there is none (the CMSIS-NN tests then skip)."""
+    candidates = [pathlib.Path(os.environ["EDGECNN_TFLM_ROOT"])] if os.environ.get("EDGECNN_TFLM_ROOT") else []
+    candidates += [folder / CMSIS_TREE_PATH for folder in HERE.resolve().parents[1:]]
+    return next((tree for tree in candidates if (tree / "third_party" / "cmsis_nn" / "Include").is_dir()), None)
 
 
 class ModelStore:
@@ -74,7 +84,10 @@ class ProgramStore:
             sources = codegen.generate_sources(model_path)
             codegen.write_sources(sources, folder)
             flags = ["-DEDGECNN_TRACE"] if trace else []
-            program = build.build(folder, folder / "program", toolchain, flags, cmsis_root=cmsis_root)
+            program = build.build(
+                folder, folder / "program", toolchain, flags, cmsis_root=cmsis_root,
+                cmsis_build_dir=self.directory / f"cmsis-nn-{toolchain.name}",
+            )
             self._built[key] = (sources, program, folder)
         return self._built[key]
 
