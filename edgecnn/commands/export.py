@@ -3,6 +3,7 @@
 import click
 
 from edgecnn import export
+from edgecnn.export import firmware
 
 
 @click.command("export")
@@ -13,6 +14,13 @@ from edgecnn import export
 @click.option("--legacy-names", is_flag=True, help="tflm: name the array g_model / g_model_len (xxd style).")
 @click.option("--dataset", default=None, help="Firmware: dataset of the test image (default: the model's).")
 @click.option("--image-index", type=click.IntRange(min=0), default=None, help="Firmware: which test image.")
+@click.option(
+    "--engine",
+    type=click.Choice(firmware.ENGINES.names()),
+    default=None,
+    help="Firmware: what runs the model: tflm (TFLite Micro, the default) or c (edgecnn's generated C, no "
+    "TFLite Micro library).",
+)
 @click.option("--source", default=None, help="pi/coral-devboard: camera source the service classifies.")
 @click.option("--service", default=None, help="pi/coral-devboard: systemd service name.")
 @click.option(
@@ -21,8 +29,11 @@ from edgecnn import export
     default=None,
     help="coral-devboard: an already compiled *_edgetpu.tflite (default: compile MODEL).",
 )
-def command(model, target, out_dir, name, legacy_names, dataset, image_index, source, service, edgetpu_model):
-    """Export MODEL for a target: TFLite Micro sources (tflm), firmware projects, Pi or Coral bundles."""
+def command(
+    model, target, out_dir, name, legacy_names, dataset, image_index, engine, source, service, edgetpu_model
+):
+    """Export MODEL for a target: TFLite Micro sources (tflm), portable C (c), firmware projects, Pi or Coral
+    bundles."""
     result = export.export_model(
         model,
         target,
@@ -31,6 +42,7 @@ def command(model, target, out_dir, name, legacy_names, dataset, image_index, so
         legacy_names=legacy_names or None,
         dataset=dataset,
         image_index=image_index,
+        engine=engine,
         source=source,
         service=service,
         edgetpu_model=edgetpu_model,

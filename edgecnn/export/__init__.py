@@ -40,10 +40,12 @@ def _export_c(model_path, out_dir):
 
 
 def _firmware_target(spec):
-    def export_firmware(model_path, out_dir, dataset=None, image_index=0):
-        return firmware.export_firmware(model_path, out_dir, spec.name, dataset=dataset, image_index=image_index)
+    def export_firmware(model_path, out_dir, dataset=None, image_index=0, engine="tflm"):
+        return firmware.export_firmware(
+            model_path, out_dir, spec.name, dataset=dataset, image_index=image_index, engine=engine
+        )
 
-    return ExportTarget(spec.name, spec.description, export_firmware, ("dataset", "image_index"))
+    return ExportTarget(spec.name, spec.description, export_firmware, ("dataset", "image_index", "engine"))
 
 
 def _bundle_target(board):

@@ -261,3 +261,122 @@ def test_cli_export_firmware_and_option_checks(digit_model, tmp_path):
         main, ["export", str(digit_model), "--target", "esp-idf", "--out", str(tmp_path / "bad name!")]
     )
     assert result.exit_code == 2 and "cannot name a firmware project" in result.output
+
+
+# --- --engine c: the projects on edgecnn's generated C, with no TFLite Micro at all -------------------------
+
+C_ENGINE_FILES = {"edgecnn_model.c", "edgecnn_model.h", "model_settings.h"}
+CPP_ONLY_FLAGS = ("-fno-exceptions", "-fno-rtti")
+TFLM_ONLY_FILES = {"model_data.h", "op_resolver.h", "labels.h"}
+
+
+@pytest.fixture(scope="session")
+def c_projects(digit_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("firmware_projects_c")
+    made = {}
+    for target in firmware.FIRMWARE_TARGETS.names():
+        out = root / target / PROJECT
+        firmware.export_firmware(digit_model, out, target, engine="c")
+        made[target] = out
+    return made
+
+
+@pytest.mark.parametrize("target", sorted(EXPECTED_FILES))
+def test_c_engine_layout_has_the_generated_c_and_no_tflite_micro_sources(c_projects, target):
+    out = c_projects[target]
+    written = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    source_dir = SOURCE_DIRS[target]
+    expected = {
+        name
+        for name in EXPECTED_FILES[target]
+        if pathlib.PurePosixPath(name).name not in TFLM_ONLY_FILES
+        and not pathlib.PurePosixPath(name).name.startswith("model_data")
+    }
+    expected |= {name if source_dir == "." else f"{source_dir}/{name}" for name in C_ENGINE_FILES}
+    assert written == expected
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".c", ".cc", ".cpp", ".ino", ".h"):
+            assert "tensorflow/lite" not in path.read_text() or path.name == "edgecnn_classifier" + path.suffix
+
+
+def test_c_engine_build_files_need_no_tflite_micro_library(c_projects):
+    ini = (c_projects["platformio-nano33ble"] / "platformio.ini").read_text()
+    assert "lib_deps" not in ini and "tflite-micro" not in ini and "edgecnn's generated C" in ini
+    for target, manifest in (("esp-idf", "main"), ("platformio-esp32s3", "src")):
+        yml = (c_projects[target] / manifest / "idf_component.yml").read_text()
+        assert "esp-tflite-micro" not in yml and "espressif/esp32-camera" in yml
+    cmake = (c_projects["esp-idf"] / "main" / "CMakeLists.txt").read_text()
+    assert '"edgecnn_model.c"' in cmake and "model_data" not in cmake
+    settings = (c_projects["arduino"] / "model_settings.h").read_text()
+    assert "#define EDGECNN_ENGINE_C 1" in settings and "kTensorArenaSize" not in settings
+    sketch = (c_projects["arduino"] / f"{PROJECT}.ino").read_text()
+    assert "#ifndef EDGECNN_ENGINE_C\n#include <TensorFlowLite.h>" in sketch
+
+
+def _build_c_engine_check(out, source_dir, prefix, flags, tmp_path):
+    """The project's core and generated C (no TFLite Micro headers on the include path) with a main."""
+    folder = out / source_dir
+    objects = []
+    for source in sorted(p for p in folder.iterdir() if p.suffix in (".c", ".cc", ".cpp")):
+        if source.stem in ("main", "camera_esp32"):
+            continue
+        compiler = require_tool(prefix + ("gcc" if source.suffix == ".c" else "g++"))
+        language = ["-std=c99"] if source.suffix == ".c" else ["-std=c++17", "-x", "c++"]
+        own_flags = [flag for flag in flags if source.suffix != ".c" or flag not in CPP_ONLY_FLAGS]
+        target = tmp_path / (source.name + ".o")
+        command = [compiler, *language, "-Wall", "-Wextra", "-Werror", *own_flags, f"-I{folder}", "-c",
+                   str(source), "-o", str(target)]
+        subprocess.run(command, check=True, capture_output=True, text=True)
+        objects.append(str(target))
+    program = tmp_path / "check_classifier"
+    linker = require_tool(prefix + "g++")
+    link_flags = ["--specs=rdimon.specs"] if prefix else []
+    subprocess.run(
+        [linker, "-std=c++17", *flags, f"-I{folder}", str(HERE / "check_classifier.cc"), *objects, *link_flags,
+         "-o", str(program)],
+        check=True, capture_output=True, text=True,
+    )
+    return program
+
+
+@pytest.mark.parametrize("toolchain", ["host", "cortex-m4"])
+def test_c_engine_project_classifies_its_test_image_like_the_interpreter(
+    c_projects, digit_model, tmp_path, toolchain
+):
+    from edgecnn.reference import Interpreter
+
+    out = c_projects["arduino"]
+    if toolchain == "host":
+        program = _build_c_engine_check(out, ".", "", ["-O1"], tmp_path)
+        command = [str(program)]
+    else:
+        flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-Os", "-fno-exceptions", "-fno-rtti"]
+        program = _build_c_engine_check(out, ".", "arm-none-eabi-", flags, tmp_path)
+        command = [require_tool("qemu-arm"), "-cpu", "cortex-m4", str(program)]
+    printed = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    header = (out / "test_image.h").read_text()
+    image = np.frombuffer(_c_array(header, "g_test_image"), np.int8)
+    interpreter = Interpreter(digit_model, flavor="micro")
+    scores = interpreter.run(image.reshape(1, *interpreter.input_details[0].shape[1:])).outputs[0].reshape(-1)
+    expected_index = int(np.argmax(scores))
+    expected_label_index = int(re.search(r"kTestImageLabelIndex = (\d+);", header)[1])
+    output = interpreter.output_details[0]
+    permille = int(np.round((int(scores[expected_index]) - output.zero_point) * output.scale * 1000))
+    assert printed == (
+        f"label_index={expected_index} label={expected_index} score_permille={permille} "
+        f"matches={int(expected_index == expected_label_index)}"
+    )
+
+
+def test_cli_export_firmware_with_the_c_engine(digit_model, tmp_path):
+    out = tmp_path / "nano_c"
+    result = CliRunner().invoke(
+        main, ["export", str(digit_model), "--target", "platformio-nano33ble", "--engine", "c", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "engine c" in result.output and "EDGECNN_ARENA_BYTES = " in result.output
+    assert (out / "src" / "edgecnn_model.c").is_file()
+    result = CliRunner().invoke(
+        main, ["export", str(digit_model), "--target", "tflm", "--engine", "c", "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2 and "--engine does not apply to --target tflm" in result.output

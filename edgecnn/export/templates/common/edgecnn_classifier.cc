@@ -1,53 +1,84 @@
-// edgecnn firmware core. Generated project files: model_data.*, op_resolver.h, labels.h, model_settings.h,
-// preprocessing.h and test_image.h come from `edgecnn export`; this file is the same for every target.
+// edgecnn firmware core. Generated project files (model sources, model_settings.h, preprocessing.h,
+// test_image.h) come from `edgecnn export`; this file is the same for every target and engine. With
+// `--engine c` model_settings.h defines EDGECNN_ENGINE_C and the model is edgecnn's generated C
+// (edgecnn_model.h/.c); otherwise TFLite Micro runs model_data.cc.
 #include "edgecnn_classifier.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "model_settings.h"
+#include "preprocessing.h"
+#include "test_image.h"
+
+#ifdef EDGECNN_ENGINE_C
+#include "edgecnn_model.h"
+#else
 #include "labels.h"
 #include "model_data.h"
-#include "model_settings.h"
 #include "op_resolver.h"
-#include "preprocessing.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
 #include "tensorflow/lite/schema/schema_generated.h"
-#include "test_image.h"
+#endif
 
 namespace {
+
+// What the rest of this file needs from the engine: the input's bytes and quantization, Invoke, the output.
+struct Tensor {
+  uint8_t* data;
+  int bytes;
+  bool is_unsigned;
+  float scale;
+  int zero_point;
+};
+
+#ifdef EDGECNN_ENGINE_C
+
+int8_t output_values[EDGECNN_OUTPUT_BYTES];
+
+// The input lives in the generated code's arena: pixels are quantized straight into it.
+Tensor Input() {
+  return {reinterpret_cast<uint8_t*>(edgecnn_input_buffer()), EDGECNN_INPUT_BYTES, false, EDGECNN_INPUT_SCALE,
+          EDGECNN_INPUT_ZERO_POINT};
+}
+
+Tensor Output() {
+  return {reinterpret_cast<uint8_t*>(output_values), EDGECNN_OUTPUT_BYTES, false, EDGECNN_OUTPUT_SCALE,
+          EDGECNN_OUTPUT_ZERO_POINT};
+}
+
+bool Invoke() { return edgecnn_invoke(edgecnn_input_buffer(), output_values) == 0; }
+
+const char* Label(int index) { return index < EDGECNN_NUM_LABELS ? edgecnn_labels[index] : "?"; }
+
+int Setup() { return 0; }
+
+#else
 
 alignas(16) uint8_t tensor_arena[kTensorArenaSize];
 tflite::MicroInterpreter* interpreter = nullptr;
 
-int TopResult(EdgecnnResult* result) {
-  if (interpreter->Invoke() != kTfLiteOk) {
-    MicroPrintf("edgecnn: Invoke() failed");
-    result->label_index = -1;
-    return 1;
-  }
-  TfLiteTensor* output = interpreter->output(0);
-  const int count = static_cast<int>(output->bytes);
-  int best = 0;
-  int best_value = -1000;
-  for (int index = 0; index < count; ++index) {
-    const int value = output->type == kTfLiteUInt8 ? output->data.uint8[index] : output->data.int8[index];
-    if (value > best_value) {
-      best_value = value;
-      best = index;
-    }
-  }
-  const float score = (best_value - output->params.zero_point) * output->params.scale;
-  result->label_index = best;
-  result->label = best < kLabelCount ? kLabels[best] : "?";
-  result->score_permille = static_cast<int>(lroundf(score * 1000.0f));
-  result->matches_expected = -1;
-  return 0;
+Tensor Describe(TfLiteTensor* tensor) {
+  return {tensor->data.uint8, static_cast<int>(tensor->bytes), tensor->type == kTfLiteUInt8,
+          tensor->params.scale, tensor->params.zero_point};
 }
 
-}  // namespace
+Tensor Input() { return Describe(interpreter->input(0)); }
 
-int EdgecnnSetup() {
+Tensor Output() { return Describe(interpreter->output(0)); }
+
+bool Invoke() {
+  if (interpreter->Invoke() != kTfLiteOk) {
+    MicroPrintf("edgecnn: Invoke() failed");
+    return false;
+  }
+  return true;
+}
+
+const char* Label(int index) { return index < kLabelCount ? kLabels[index] : "?"; }
+
+int Setup() {
   const tflite::Model* model = tflite::GetModel(g_model);
   if (model->version() != TFLITE_SCHEMA_VERSION) {
     MicroPrintf("edgecnn: model schema %d, this TFLite Micro reads %d", static_cast<int>(model->version()),
@@ -68,24 +99,51 @@ int EdgecnnSetup() {
   return 0;
 }
 
-int EdgecnnClassifyTestImage(EdgecnnResult* result) {
-  TfLiteTensor* input = interpreter->input(0);
-  if (static_cast<int>(input->bytes) != kTestImageBytes) {
-    MicroPrintf("edgecnn: input takes %d bytes, test image has %d", static_cast<int>(input->bytes),
-                kTestImageBytes);
+#endif
+
+int TopResult(EdgecnnResult* result) {
+  if (!Invoke()) {
+    result->label_index = -1;
     return 1;
   }
-  memcpy(input->data.raw, g_test_image, kTestImageBytes);
+  const Tensor output = Output();
+  int best = 0;
+  int best_value = -1000;
+  for (int index = 0; index < output.bytes; ++index) {
+    const int value = output.is_unsigned ? output.data[index] : static_cast<int8_t>(output.data[index]);
+    if (value > best_value) {
+      best_value = value;
+      best = index;
+    }
+  }
+  const float score = (best_value - output.zero_point) * output.scale;
+  result->label_index = best;
+  result->label = Label(best);
+  result->score_permille = static_cast<int>(lroundf(score * 1000.0f));
+  result->matches_expected = -1;
+  return 0;
+}
+
+}  // namespace
+
+int EdgecnnSetup() { return Setup(); }
+
+int EdgecnnClassifyTestImage(EdgecnnResult* result) {
+  const Tensor input = Input();
+  if (input.bytes != kTestImageBytes) {
+    result->label_index = -1;
+    return 1;
+  }
+  memcpy(input.data, g_test_image, kTestImageBytes);
   const int status = TopResult(result);
   result->matches_expected = result->label_index == kTestImageLabelIndex ? 1 : 0;
   return status;
 }
 
 int EdgecnnClassifyPixels(const uint8_t* pixels, int width, int height, int channels, EdgecnnResult* result) {
-  TfLiteTensor* input = interpreter->input(0);
-  const bool unsigned_input = input->type == kTfLiteUInt8;
-  const int low = unsigned_input ? 0 : -128;
-  const int high = unsigned_input ? 255 : 127;
+  const Tensor input = Input();
+  const int low = input.is_unsigned ? 0 : -128;
+  const int high = input.is_unsigned ? 255 : 127;
   for (int y = 0; y < kInputHeight; ++y) {
     const int source_y = y * height / kInputHeight;
     for (int x = 0; x < kInputWidth; ++x) {
@@ -99,14 +157,10 @@ int EdgecnnClassifyPixels(const uint8_t* pixels, int width, int height, int chan
           value = pixel[channels == 1 ? 0 : channel];
         }
         value = (value * kPixelScale - kPixelMean[channel]) / kPixelStd[channel];
-        int quantized = static_cast<int>(lroundf(value / input->params.scale)) + input->params.zero_point;
+        int quantized = static_cast<int>(lroundf(value / input.scale)) + input.zero_point;
         quantized = quantized < low ? low : (quantized > high ? high : quantized);
         const int offset = (y * kInputWidth + x) * kInputChannels + channel;
-        if (unsigned_input) {
-          input->data.uint8[offset] = static_cast<uint8_t>(quantized);
-        } else {
-          input->data.int8[offset] = static_cast<int8_t>(quantized);
-        }
+        input.data[offset] = static_cast<uint8_t>(input.is_unsigned ? quantized : static_cast<int8_t>(quantized));
       }
     }
   }

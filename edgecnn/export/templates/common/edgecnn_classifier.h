@@ -1,4 +1,4 @@
-// edgecnn firmware core: one TFLite Micro interpreter for the exported model, shared by every project template.
+// edgecnn firmware core: the exported model on TFLite Micro or as edgecnn's generated C, shared by every template.
 #ifndef EDGECNN_CLASSIFIER_H_
 #define EDGECNN_CLASSIFIER_H_
 
@@ -11,7 +11,8 @@ struct EdgecnnResult {
   int matches_expected;     // test image: 1 when the top label is its true label, 0 if not; camera: -1
 };
 
-// Parses the model, registers its ops and allocates the tensor arena. Returns 0 on success.
+// TFLite Micro: parses the model, registers its ops and allocates the tensor arena; generated C: nothing to do.
+// Returns 0 on success.
 int EdgecnnSetup();
 
 // Classifies the bundled test image (test_image.h, already quantized for the model's input).

@@ -1,7 +1,11 @@
 // Arduino entry point: classify the bundled test image once, print the top label over Serial.
 // The Nano 33 BLE Sense has no camera of its own; the test image lets the board check itself.
 #include <Arduino.h>
+
+#include "model_settings.h"
+#ifndef EDGECNN_ENGINE_C
 #include <TensorFlowLite.h>  // makes the Arduino IDE pick the Arduino_TensorFlowLite library
+#endif
 
 #include "edgecnn_classifier.h"
 #include "test_image.h"
