@@ -12,14 +12,15 @@ import dataclasses
 import pathlib
 
 from edgecnn import artifacts, atomic
+from edgecnn.codegen import fusion, planner, writer
 from edgecnn.codegen import graph as graph_module
-from edgecnn.codegen import planner, writer
 from edgecnn.codegen.ops import EMITTERS
 from edgecnn.errors import ConfigurationError
 
 # Ops of the NumPy interpreter that only a model with float tensors has; the full-int8 check refuses them first.
 NOT_INT8_OPS = ("DEQUANTIZE",)
 HEADER_NAME = "edgecnn_model.h"
+TRIAL_ROUNDS = 40  # placement search rounds while fusions are tried; the final plan searches longer
 SOURCE_NAME = "edgecnn_model.c"
 
 
@@ -69,7 +70,7 @@ def supported_ops():
 def generate_sources(model_path, labels=None):
     """Check, plan and emit C for the model at `model_path` (a path or .tflite bytes)."""
     checked = graph_module.load_graph(model_path, EMITTERS.names())
-    portable = planner.plan(checked, EMITTERS)
+    portable = _plan_with_fusions(checked)
     codes, constants, used_helpers = writer.emit_layers(checked, EMITTERS, portable.copies)
     plans = {"portable": portable}
     for build in ("dsp", "mve"):
@@ -96,6 +97,39 @@ def generate_sources(model_path, labels=None):
         cmsis_layers=[code.layer.index for code in codes if code.cmsis is not None],
         op_count=len(checked.layers),
     )
+
+
+def _plan_with_fusions(checked):
+    """The portable plan, with the fusions that make its arena smaller: each candidate (largest intermediate
+    first) added where it helps, then each dropped again where the arena does not grow without it (a fusion
+    keeps its producer's input alive longer), until nothing changes."""
+
+    def arena_with(fusions):
+        return planner.plan(checked, EMITTERS, fusions=fusions, rounds=TRIAL_ROUNDS).arena_bytes
+
+    candidates = fusion.candidates(checked)
+    chosen, best = [], arena_with([])
+    for _ in range(3):
+        changed = False
+        for candidate in candidates:
+            taken = {index for chosen_fusion in chosen for index in _fused_ops(chosen_fusion)}
+            if candidate in chosen or set(_fused_ops(candidate)) & taken:
+                continue  # an op takes part in one fusion at most
+            trial = arena_with([*chosen, candidate])
+            if trial < best:
+                chosen, best, changed = [*chosen, candidate], trial, True
+        for candidate in list(chosen):
+            without = [other for other in chosen if other is not candidate]
+            trial = arena_with(without)
+            if trial <= best:
+                chosen, best, changed = without, trial, True
+        if not changed:
+            break
+    return planner.plan(checked, EMITTERS, fusions=chosen)
+
+
+def _fused_ops(chosen_fusion):
+    return chosen_fusion.producer.index, chosen_fusion.consumer.index
 
 
 def _labels(checked):

@@ -170,11 +170,22 @@ def run(program, inputs, work_dir, toolchain=HOST, trace=False, timeout=600):
 
 
 def _read_trace(data, count):
-    """Records (int32 tensor index, uint32 byte count, bytes) in run order -> tensor index -> (N, bytes)."""
-    records, position = {}, 0
+    """Records (int32 tensor index, uint32 offset, uint32 byte count, bytes) in run order -> tensor index ->
+    (N, bytes): a tensor written in parts (a fused op's rows) is put together, a part at offset 0 starting the
+    next image's copy."""
+    runs, position = {}, 0
     while position < len(data):
-        tensor_index, size = struct.unpack_from("<iI", data, position)
-        position += 8
-        records.setdefault(tensor_index, []).append(np.frombuffer(data[position : position + size], dtype=np.int8))
+        tensor_index, offset, size = struct.unpack_from("<iII", data, position)
+        position += 12
+        parts = runs.setdefault(tensor_index, [])
+        if offset == 0:
+            parts.append(bytearray())
+        buffer = parts[-1]
+        if len(buffer) < offset + size:
+            buffer.extend(bytes(offset + size - len(buffer)))
+        buffer[offset : offset + size] = data[position : position + size]
         position += size
-    return {tensor_index: np.stack(values[:count]) for tensor_index, values in records.items()}
+    return {
+        tensor_index: np.stack([np.frombuffer(bytes(buffer), dtype=np.int8) for buffer in buffers[:count]])
+        for tensor_index, buffers in runs.items()
+    }

@@ -8,12 +8,14 @@
 
 static FILE *trace_file = NULL;
 
-void edgecnn_trace(int tensor_index, const int8_t *data, uint32_t bytes);
+void edgecnn_trace(int tensor_index, uint32_t offset, const int8_t *data, uint32_t bytes);
 
-void edgecnn_trace(int tensor_index, const int8_t *data, uint32_t bytes) {
+/* One record per call: int32 tensor index, uint32 byte offset in the tensor, uint32 byte count, the bytes. */
+void edgecnn_trace(int tensor_index, uint32_t offset, const int8_t *data, uint32_t bytes) {
   if (trace_file != NULL) {
     const int32_t index = tensor_index;
     fwrite(&index, sizeof index, 1, trace_file);
+    fwrite(&offset, sizeof offset, 1, trace_file);
     fwrite(&bytes, sizeof bytes, 1, trace_file);
     fwrite(data, 1, bytes, trace_file);
   }

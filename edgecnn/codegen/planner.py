@@ -54,11 +54,16 @@ class MemoryPlan:
     peak_live_bytes: int  # every activation tensor, the input and output included: no plan without overlaps does better
     greedy_arena_bytes: int  # TFLite Micro's GreedyMemoryPlanner for the same tensors (16-byte aligned)
     scratch: dict = dataclasses.field(default_factory=dict)  # op index -> Buffer of the op's scratch bytes
+    fusions: list = dataclasses.field(default_factory=list)  # edgecnn.codegen.fusion.Fusion, in this build
 
     def overlapping(self, layer):
         """Whether any output of `layer` shares bytes with one of its activation inputs."""
-        outputs = [self.buffer_of[tensor.index] for tensor in layer.outputs]
-        inputs = [self.buffer_of[layer.inputs[position].index] for position in layer.activation_positions()]
+        outputs = [self.buffer_of[tensor.index] for tensor in layer.outputs if tensor.index in self.buffer_of]
+        inputs = [
+            self.buffer_of[layer.inputs[position].index]
+            for position in layer.activation_positions()
+            if layer.inputs[position].index in self.buffer_of
+        ]
         for output in outputs:
             for source in inputs:
                 if output.location == source.location and output.offset < source.end and source.offset < output.end:
@@ -66,12 +71,25 @@ class MemoryPlan:
         return False
 
 
-def plan(graph, emitters, scratch=None, no_overlap=()):
+def plan(graph, emitters, scratch=None, no_overlap=(), fusions=(), rounds=SEARCH_ROUNDS):
     """Plan the arena for `graph` (edgecnn.codegen.graph.Graph) with the emitters' aliasing and overlap rules;
     `scratch` ({op index: bytes}) adds buffers that ops use while they run (CMSIS-NN's), `no_overlap` names ops
-    whose output needs bytes of its own (their kernel's loop order is not the portable one)."""
+    whose output needs bytes of its own (their kernel's loop order is not the portable one), and `fusions`
+    (edgecnn.codegen.fusion.Fusion) replace a producer's output by a ring of rows the consumer uses."""
     subgraph = graph.subgraph
     lifetimes = memory.graph_lifetimes(subgraph)
+    scratch = dict(scratch or {})
+    fused_ops = set()
+    for fusion in fusions:
+        # The pair runs as one call at the consumer: the producer's input is read until then, and its output
+        # exists only as the ring.
+        del lifetimes[fusion.tensor]
+        for position in fusion.producer.activation_positions():
+            index = fusion.producer.inputs[position].index
+            first, last = lifetimes[index]
+            lifetimes[index] = (first, max(last, fusion.consumer.index))
+        scratch[fusion.consumer.index] = scratch.get(fusion.consumer.index, 0) + fusion.ring_bytes
+        fused_ops |= {fusion.producer.index, fusion.consumer.index}
     groups, copies = _alias_groups(graph, emitters, lifetimes)
     buffers, buffer_of = [], {}
     for members in groups:
@@ -87,14 +105,19 @@ def plan(graph, emitters, scratch=None, no_overlap=()):
     for index in graph.output_indices:
         buffer_of[index].offset = output_offset
         output_offset += subgraph.tensors[index].nbytes
-    allowances = _allowances(graph, emitters, buffer_of, set(no_overlap))
+    allowances = _allowances(graph, emitters, buffer_of, set(no_overlap) | fused_ops)
+    for fusion in fusions:
+        source = buffer_of[fusion.producer.inputs[fusion.producer.activation_positions()[0]].index]
+        target = buffer_of[fusion.consumer.outputs[0].index]
+        if source.last == fusion.consumer.index and source.location == target.location == "arena":
+            allowances[(source.number, target.number)] = aligned(fusion.overlap_distance())
     scratch_buffers = {}
-    for op_index, size in sorted((scratch or {}).items()):
+    for op_index, size in sorted(scratch.items()):
         scratch_buffers[op_index] = Buffer(len(buffers), [], size, op_index, op_index, "arena")
         buffers.append(scratch_buffers[op_index])
     arena = [buffer for buffer in buffers if buffer.location == "arena"]
-    arena_bytes = _search(arena, allowances)
-    reference = memory.plan_memory(subgraph, lifetimes)
+    arena_bytes = _search(arena, allowances, rounds)
+    reference = memory.plan_memory(subgraph)
     return MemoryPlan(
         buffers=buffers,
         buffer_of=buffer_of,
@@ -105,6 +128,7 @@ def plan(graph, emitters, scratch=None, no_overlap=()):
         peak_live_bytes=reference.peak_live_bytes,
         greedy_arena_bytes=reference.greedy_arena_bytes,
         scratch=scratch_buffers,
+        fusions=list(fusions),
     )
 
 
@@ -202,7 +226,7 @@ def _place(order, allowances):
     return max((buffer.end for buffer in placed), default=0)
 
 
-def _search(buffers, allowances):
+def _search(buffers, allowances, rounds=SEARCH_ROUNDS):
     """The smallest arena over a few orders and random swaps of the best one; leaves its offsets set."""
     if not buffers:
         return 0
@@ -218,7 +242,7 @@ def _search(buffers, allowances):
         if best_size is None or size < best_size:
             best_order, best_size = list(order), size
     generator = random.Random(SEARCH_SEED)
-    for _ in range(SEARCH_ROUNDS if len(buffers) > 2 else 0):
+    for _ in range(rounds if len(buffers) > 2 else 0):
         first, second = generator.sample(range(len(best_order)), 2)
         order = list(best_order)
         order[first], order[second] = order[second], order[first]

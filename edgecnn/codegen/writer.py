@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 
 from edgecnn.codegen import helpers
-from edgecnn.codegen.emission import BOTH, CMSIS, Constants, Emission
+from edgecnn.codegen.emission import BOTH, CMSIS, PORTABLE, Constants, Emission
 from edgecnn.codegen.ops.common import indent, quantization
 from edgecnn.export.c_text import c_float, c_string
 
@@ -67,9 +67,47 @@ def emit_layers(graph, emitters, copies):
     return codes, constants, used_helpers
 
 
+def emit_fusions(fusions, constants, used_helpers):
+    """The fused functions of the portable build (edgecnn.codegen.fusion), as text, by consumer op index."""
+    from edgecnn.codegen import fusion as fusion_module
+
+    texts = {}
+    for fusion in fusions:
+        emission = Emission(fusion.consumer, constants, PREFIX)
+        body = fusion_module.fused_lines(fusion, emission)
+        for name in emission.used[emission.build]:
+            constants.use(name, PORTABLE)
+        used_helpers += [name for name in emission.helpers if name not in used_helpers]
+        lines = [
+            f"#ifndef {CMSIS_MACRO}",
+            f"/* ops {fusion.producer.index}-{fusion.consumer.index}: {emission.comment} */",
+            f"static void {fused_name(fusion)}(const int8_t *restrict input0, int8_t *restrict output0, "
+            "int8_t *restrict ring) {",
+            *indent(body),
+            "}",
+            "#endif",
+        ]
+        texts[fusion.consumer.index] = "\n".join(lines)
+    return texts
+
+
+def fused_name(fusion):
+    return f"{PREFIX}op{fusion.producer.index}_{fusion.consumer.index}_fused"
+
+
 def generate(graph, codes, constants, used_helpers, plans, emitters, labels, model_bytes):
     """(header text, source text) for the model; `plans` maps each build of BUILDS to its plan."""
-    functions = [_function(code, plans) for code in codes]
+    fusions = plans["portable"].fusions
+    fused_texts = emit_fusions(fusions, constants, used_helpers)
+    fused_ops = {layer.index for fusion in fusions for layer in (fusion.producer, fusion.consumer)}
+    functions = []
+    for code in codes:
+        text = _function(code, plans)
+        if code.layer.index in fused_ops:
+            text = f"#ifdef {CMSIS_MACRO}\n{text}\n#endif"  # the portable build runs the fused function
+        functions.append(text)
+        if code.layer.index in fused_texts:
+            functions.append(fused_texts[code.layer.index])
     header = _header(graph, plans, labels, model_bytes)
     source = _source(graph, codes, plans, emitters, labels, constants, functions, used_helpers)
     return header, source
@@ -129,9 +167,22 @@ def _invoke_body(graph, codes, memory_plan, build):
         "  }",
     ]
     by_index = {code.layer.index: code for code in codes}
+    producers = {fusion.producer.index for fusion in memory_plan.fusions}
+    consumers = {fusion.consumer.index: fusion for fusion in memory_plan.fusions}
     for layer in graph.layers:
         code = by_index.get(layer.index)
-        if code is not None:
+        if layer.index in producers:
+            continue  # its output is traced row by row inside the fused function
+        if layer.index in consumers:
+            fusion = consumers[layer.index]
+            producer = fusion.producer
+            arguments = [
+                _address(memory_plan, producer.inputs[producer.activation_positions()[0]].index),
+                _address(memory_plan, layer.outputs[0].index),
+                f"arena + {memory_plan.scratch[layer.index].offset}",
+            ]
+            lines.append(f"  {fused_name(fusion)}({', '.join(arguments)});")
+        elif code is not None:
             arguments = [
                 _address(memory_plan, layer.inputs[position].index) for position in layer.activation_positions()
             ]
@@ -274,11 +325,12 @@ def _source(graph, codes, plans, emitters, labels, constants, functions, used_he
 typedef char edgecnn_arithmetic_shift_check[((-1) >> 1) == -1 ? 1 : -1];
 
 #ifdef EDGECNN_TRACE
-void edgecnn_trace(int tensor_index, const int8_t *data, uint32_t bytes);
-#define EDGECNN_TRACE_TENSOR(tensor, data, bytes) edgecnn_trace((tensor), (data), (bytes))
+void edgecnn_trace(int tensor_index, uint32_t offset, const int8_t *data, uint32_t bytes);
+#define EDGECNN_TRACE_PART(tensor, offset, data, bytes) edgecnn_trace((tensor), (uint32_t)(offset), (data), (bytes))
 #else
-#define EDGECNN_TRACE_TENSOR(tensor, data, bytes) ((void)0)
+#define EDGECNN_TRACE_PART(tensor, offset, data, bytes) ((void)0)
 #endif
+#define EDGECNN_TRACE_TENSOR(tensor, data, bytes) EDGECNN_TRACE_PART((tensor), 0, (data), (bytes))
 
 /* 0, or 1 when a CMSIS-NN call failed or wanted a larger buffer than planned. */
 static int edgecnn_status;""",

@@ -57,26 +57,34 @@ class _Window:
             self.in_w, self.out_w, self.stride_w, self.pad_left, self.filter_w, self.dilation_w
         )
 
-    def loops_open(self):
-        """The output row and column loops and each window's bounds (ky/kx ranges, in_y0/in_x0)."""
-        lines = [f"for (int oy = 0; oy < {self.out_h}; ++oy) {{"]
-        lines += indent(
-            window_bounds(
-                "y", "oy", self.stride_h, self.pad_top, self.filter_h, self.dilation_h, self.in_h, self.padded_h
-            )
+    def row_open(self):
+        """Declarations for output row `oy`: the window's first input row in_y0 and its taps ky in
+        [y_begin, y_end) inside the input."""
+        return window_bounds(
+            "y", "oy", self.stride_h, self.pad_top, self.filter_h, self.dilation_h, self.in_h, self.padded_h
         )
-        lines.append(f"  for (int ox = 0; ox < {self.out_w}; ++ox) {{")
-        lines += indent(
+
+    def column_open(self):
+        """The loop over the row's output pixels `ox`, with each window's taps kx in [x_begin, x_end)."""
+        return [f"for (int ox = 0; ox < {self.out_w}; ++ox) {{"] + indent(
             window_bounds(
                 "x", "ox", self.stride_w, self.pad_left, self.filter_w, self.dilation_w, self.in_w, self.padded_w
-            ),
-            2,
+            )
         )
-        return lines
 
-    @staticmethod
-    def loops_close():
-        return ["  }", "}"]
+    @property
+    def input_row_bytes(self):
+        return self.in_w * self.in_c
+
+    @property
+    def output_row_bytes(self):
+        return self.out_w * self.out_c
+
+    def first_row_needed(self, row):
+        return max(0, row * self.stride_h - self.pad_top)
+
+    def last_row_needed(self, row):
+        return min(self.in_h - 1, row * self.stride_h - self.pad_top + (self.filter_h - 1) * self.dilation_h)
 
     def tap_row(self):
         return "(in_y0 + ky)" if self.dilation_h == 1 else f"(in_y0 + ky * {self.dilation_h})"
@@ -86,13 +94,9 @@ class _Window:
 
     def overlap(self):
         """{0: bytes the output must start below the input} for row-by-row computation."""
-        first_tap = 0
         return {
             0: row_overlap_distance(
-                self.out_h,
-                self.out_w * self.out_c,
-                self.in_w * self.in_c,
-                lambda row: row * self.stride_h - self.pad_top + first_tap,
+                self.out_h, self.output_row_bytes, self.input_row_bytes, lambda row: row * self.stride_h - self.pad_top
             )
         }
 
@@ -107,7 +111,19 @@ def _conv_parameters(layer, out_channels):
     return input_zero_point, output_zero_point, multipliers, shifts, low, high
 
 
-def emit_conv_2d(layer, emission):
+def contiguous_rows(base, row_bytes):
+    """Input row `expression` of a tensor stored whole at `base`."""
+    return lambda expression: f"{base} + ({expression}) * {row_bytes}"
+
+
+def whole_op(window, row_lines):
+    """The op as one loop over its output rows."""
+    return [f"for (int oy = 0; oy < {window.out_h}; ++oy) {{", *indent(row_lines), "}"]
+
+
+def conv_2d_rows(layer, emission, input_row, output_row):
+    """C computing output row `oy` of a CONV_2D: input rows through `input_row(expression)`, the output row
+    starting at `output_row` (both C pointer expressions)."""
     filters = np.asarray(layer.constant(1))
     out_channels, filter_h, filter_w, filter_depth = filters.shape
     window = _Window(layer, filter_h, filter_w)
@@ -124,36 +140,37 @@ def emit_conv_2d(layer, emission):
         f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}"
         + (f", {groups} groups" if groups > 1 else "")
     )
-    source, output = emission.input(0), emission.output(0)
     group_offset = f" + (oc / {group_channels}) * {filter_depth}" if groups > 1 else ""
-    body = window.loops_open()
-    body += indent(
-        [
-            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {out_channels};",
-            f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
-            f"  const int8_t *filter = {weights} + oc * {filter_h * filter_w * filter_depth};",
-            f"  const int8_t *group = {source}{group_offset};",
-            f"  int32_t acc = {bias}[oc];",
-            "  for (int ky = y_begin; ky < y_end; ++ky) {",
-            "    for (int kx = x_begin; kx < x_end; ++kx) {",
-            f"      const int8_t *x = group + ({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
-            f"{window.in_c};",
-            f"      const int8_t *w = filter + (ky * {filter_w} + kx) * {filter_depth};",
-            f"      for (int ic = 0; ic < {filter_depth}; ++ic) {{",
-            f"        acc += (x[ic]{plus(-input_zero_point)}) * w[ic];",
-            "      }",
-            "    }",
-            "  }",
-            *indent(
-                _requantize_lines(
-                    emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
-                )
-            ),
-            "}",
-        ],
-        2,
-    )
-    return body + window.loops_close()
+    pixel = [
+        f"int8_t *out = out_row + ox * {out_channels};",
+        f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
+        f"  const int8_t *filter = {weights} + oc * {filter_h * filter_w * filter_depth};",
+        f"  int32_t acc = {bias}[oc];",
+        "  for (int ky = y_begin; ky < y_end; ++ky) {",
+        f"    const int8_t *row = {input_row(window.tap_row())}{group_offset};",
+        "    for (int kx = x_begin; kx < x_end; ++kx) {",
+        f"      const int8_t *x = row + {window.tap_column()} * {window.in_c};",
+        f"      const int8_t *w = filter + (ky * {filter_w} + kx) * {filter_depth};",
+        f"      for (int ic = 0; ic < {filter_depth}; ++ic) {{",
+        f"        acc += (x[ic]{plus(-input_zero_point)}) * w[ic];",
+        "      }",
+        "    }",
+        "  }",
+        *indent(
+            _requantize_lines(
+                emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
+            )
+        ),
+        "}",
+    ]
+    return [*window.row_open(), f"int8_t *out_row = {output_row};", *window.column_open(), *indent(pixel), "}"]
+
+
+def emit_conv_2d(layer, emission):
+    window = _Window(layer, layer.constant(1).shape[1], layer.constant(1).shape[2])
+    rows = contiguous_rows(emission.input(0), window.input_row_bytes)
+    output_row = f"{emission.output(0)} + oy * {window.output_row_bytes}"
+    return whole_op(window, conv_2d_rows(layer, emission, rows, output_row))
 
 
 def overlap_conv_2d(layer):
@@ -161,7 +178,8 @@ def overlap_conv_2d(layer):
     return _Window(layer, filters.shape[1], filters.shape[2]).overlap()
 
 
-def emit_depthwise_conv_2d(layer, emission):
+def depthwise_conv_2d_rows(layer, emission, input_row, output_row):
+    """C computing output row `oy` of a DEPTHWISE_CONV_2D (see conv_2d_rows)."""
     filters = np.asarray(layer.constant(1))
     _, filter_h, filter_w, out_channels = filters.shape
     window = _Window(layer, filter_h, filter_w)
@@ -177,31 +195,39 @@ def emit_depthwise_conv_2d(layer, emission):
         f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}"
         + (f", multiplier {depth_multiplier}" if depth_multiplier > 1 else "")
     )
-    source, output = emission.input(0), emission.output(0)
     channel = "oc" if depth_multiplier == 1 else f"(oc / {depth_multiplier})"
-    body = window.loops_open()
-    body += indent(
-        [
-            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {out_channels};",
-            f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
-            f"  int32_t acc = {bias}[oc];",
-            "  for (int ky = y_begin; ky < y_end; ++ky) {",
-            "    for (int kx = x_begin; kx < x_end; ++kx) {",
-            f"      const int32_t x = {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
-            f"{window.in_c} + {channel}];",
-            f"      acc += (x{plus(-input_zero_point)}) * {weights}[(ky * {filter_w} + kx) * {out_channels} + oc];",
-            "    }",
-            "  }",
-            *indent(
-                _requantize_lines(
-                    emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
-                )
-            ),
-            "}",
-        ],
-        2,
-    )
-    return body + window.loops_close()
+    pixel = [
+        f"int8_t *out = out_row + ox * {out_channels};",
+        f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
+        f"  int32_t acc = {bias}[oc];",
+        "  for (int ky = y_begin; ky < y_end; ++ky) {",
+        f"    const int8_t *row = {input_row(window.tap_row())} + {channel};",
+        "    for (int kx = x_begin; kx < x_end; ++kx) {",
+        f"      const int32_t x = row[{window.tap_column()} * {window.in_c}];",
+        f"      acc += (x{plus(-input_zero_point)}) * {weights}[(ky * {filter_w} + kx) * {out_channels} + oc];",
+        "    }",
+        "  }",
+        *indent(
+            _requantize_lines(
+                emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
+            )
+        ),
+        "}",
+    ]
+    return [*window.row_open(), f"int8_t *out_row = {output_row};", *window.column_open(), *indent(pixel), "}"]
+
+
+def emit_depthwise_conv_2d(layer, emission):
+    window = _Window(layer, layer.constant(1).shape[1], layer.constant(1).shape[2])
+    rows = contiguous_rows(emission.input(0), window.input_row_bytes)
+    output_row = f"{emission.output(0)} + oy * {window.output_row_bytes}"
+    return whole_op(window, depthwise_conv_2d_rows(layer, emission, rows, output_row))
+
+
+def window_of(layer):
+    """The _Window of a conv or depthwise layer."""
+    filters = layer.constant(1)
+    return _Window(layer, filters.shape[1], filters.shape[2])
 
 
 def overlap_depthwise_conv_2d(layer):

@@ -7,7 +7,7 @@ truncating division after adding or subtracting half of it. MEAN folds 1/count i
 import numpy as np
 
 from edgecnn.codegen.ops.common import clamp, contiguous_strides, indent, plus, quantization
-from edgecnn.codegen.ops.conv import _Window
+from edgecnn.codegen.ops.conv import _Window, whole_op
 from edgecnn.reference import kernels_basic
 from edgecnn.reference.kernels_common import output_range
 
@@ -30,7 +30,7 @@ def emit_max_pool_2d(layer, emission):
     _describe(emission, "MAX_POOL_2D", window)
     source, output = emission.input(0), emission.output(0)
     channels = window.in_c
-    body = window.loops_open()
+    body = [*window.row_open(), *window.column_open()]
     body += indent(
         [
             f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
@@ -46,10 +46,9 @@ def emit_max_pool_2d(layer, emission):
             *indent(clamp("best", low, high)),
             "  out[c] = (int8_t)best;",
             "}",
-        ],
-        2,
+        ]
     )
-    return body + window.loops_close()
+    return whole_op(window, body + ["}"])
 
 
 def emit_average_pool_2d(layer, emission):
@@ -58,7 +57,7 @@ def emit_average_pool_2d(layer, emission):
     _describe(emission, "AVERAGE_POOL_2D", window)
     source, output = emission.input(0), emission.output(0)
     channels = window.in_c
-    body = window.loops_open()
+    body = [*window.row_open(), *window.column_open()]
     body += indent(
         [
             f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
@@ -74,10 +73,9 @@ def emit_average_pool_2d(layer, emission):
             *indent(clamp("sum", low, high)),
             "  out[c] = (int8_t)sum;",
             "}",
-        ],
-        2,
+        ]
     )
-    return body + window.loops_close()
+    return whole_op(window, body + ["}"])
 
 
 def pool_overlap(layer):
