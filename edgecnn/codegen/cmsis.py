@@ -127,80 +127,64 @@ def _buffer_check(size_call, reserved):
     return [f"if ({size_call} > {reserved}) {{", "  edgecnn_status = 1;", "  return;", "}"]
 
 
-def conv_2d(layer, emission):
-    filters = layer.constant(1)
-    out_channels, filter_h, filter_w, filter_depth = filters.shape
+def _conv_call(layer, emission, kind, filter_channels, out_channels, scratch, extra_parameter=""):
+    """arm_convolve_wrapper_s8 or arm_depthwise_conv_wrapper_s8 (`kind` "convolve" / "depthwise_conv") with
+    TFLite Micro's parameters; `extra_parameter` is the depthwise ch_mult."""
     names = per_channel_constants(layer, emission, out_channels)
+    filter_h, filter_w = layer.constant(1).shape[1:3]
     in_h, in_w, in_c = nhwc(layer.inputs[0])
     out_h, out_w, _ = nhwc(layer.outputs[0])
-    options = layer.options
-    (pad_top, _), (pad_left, _) = padding_for(layer.call(), in_h, in_w, filter_h, filter_w, out_h, out_w)
+    geometry = _geometry(layer, filter_h, filter_w, filter_channels)
+    (stride_h, stride_w), (pad_top, pad_left) = geometry["stride"], geometry["padding"]
+    dilation_h, dilation_w = geometry["dilation"]
     _, input_zero_point = quantization(layer.inputs[0])
     _, output_zero_point = quantization(layer.outputs[0])
     low, high = output_range(layer.call())
+    structure = "dw_conv" if kind == "depthwise_conv" else "conv"
+    function = f"arm_{kind}_wrapper_s8"
+    return [
+        f"const cmsis_nn_context context = {{{'scratch' if any(scratch.values()) else '0'}, "
+        f"{max(scratch.values())}}};",
+        f"const cmsis_nn_{structure}_params parameters = {{{-input_zero_point}, {output_zero_point}, "
+        f"{extra_parameter}{{{stride_w}, {stride_h}}}, {{{pad_left}, {pad_top}}}, {{{dilation_w}, {dilation_h}}}, "
+        f"{{{low}, {high}}}}};",
+        f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
+        f"(int32_t *){names['shift']}}};",
+        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, in_c)};",
+        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, filter_channels)};",
+        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
+        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, out_channels)};",
+        *_buffer_check(
+            f"{function}_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)",
+            "EDGECNN_SCRATCH(" + ", ".join(str(scratch[build]) for build in ("dsp", "mve")) + ")",
+        ),
+        *_call_checked(
+            f"{function}(&context, &parameters, &quantization, &input_dims, {emission.input(0)}, "
+            f"&filter_dims, {names['filter']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)})"
+        ),
+    ]
+
+
+def conv_2d(layer, emission):
+    out_channels, filter_h, filter_w, filter_depth = layer.constant(1).shape
+    in_h, _, in_c = nhwc(layer.inputs[0])
     geometry = _geometry(layer, filter_h, filter_w, filter_depth)
     scratch = {build: convolve_buffer_bytes(geometry, build == "mve") for build in ("dsp", "mve")}
     one_by_one_fast = (filter_h, filter_w) == (1, 1) and geometry["padding"] == (0, 0) and geometry["stride"] == (1, 1)
     one_by_n = in_h == 1 and filter_h == 1
     row_ordered = not one_by_one_fast and not one_by_n and filter_depth == in_c and geometry["dilation"] == (1, 1)
-    lines = [
-        f"const cmsis_nn_context context = {{{'scratch' if any(scratch.values()) else '0'}, "
-        f"{max(scratch.values())}}};",
-        f"const cmsis_nn_conv_params parameters = {{{-input_zero_point}, {output_zero_point}, "
-        f"{{{options['stride_w']}, {options['stride_h']}}}, {{{pad_left}, {pad_top}}}, "
-        f"{{{options.get('dilation_w_factor', 1)}, {options.get('dilation_h_factor', 1)}}}, {{{low}, {high}}}}};",
-        f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
-        f"(int32_t *){names['shift']}}};",
-        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, in_c)};",
-        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, filter_depth)};",
-        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
-        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, out_channels)};",
-        *_buffer_check(
-            "arm_convolve_wrapper_s8_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)",
-            "EDGECNN_SCRATCH(" + ", ".join(str(scratch[build]) for build in ("dsp", "mve")) + ")",
-        ),
-        *_call_checked(
-            f"arm_convolve_wrapper_s8(&context, &parameters, &quantization, &input_dims, {emission.input(0)}, "
-            f"&filter_dims, {names['filter']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)})"
-        ),
-    ]
+    lines = _conv_call(layer, emission, "convolve", filter_depth, out_channels, scratch)
     return CmsisCall(lines, scratch, ("dsp",) if row_ordered else ())
 
 
 def depthwise_conv_2d(layer, emission):
-    filters = layer.constant(1)
-    _, filter_h, filter_w, out_channels = filters.shape
-    names = per_channel_constants(layer, emission, out_channels)
-    in_h, in_w, in_c = nhwc(layer.inputs[0])
-    out_h, out_w, _ = nhwc(layer.outputs[0])
-    options = layer.options
-    (pad_top, _), (pad_left, _) = padding_for(layer.call(), in_h, in_w, filter_h, filter_w, out_h, out_w)
-    _, input_zero_point = quantization(layer.inputs[0])
-    _, output_zero_point = quantization(layer.outputs[0])
-    low, high = output_range(layer.call())
+    _, filter_h, filter_w, out_channels = layer.constant(1).shape
+    _, _, in_c = nhwc(layer.inputs[0])
     geometry = _geometry(layer, filter_h, filter_w, out_channels)
     scratch = {build: depthwise_buffer_bytes(geometry, build == "mve") for build in ("dsp", "mve")}
-    lines = [
-        f"const cmsis_nn_context context = {{{'scratch' if any(scratch.values()) else '0'}, "
-        f"{max(scratch.values())}}};",
-        f"const cmsis_nn_dw_conv_params parameters = {{{-input_zero_point}, {output_zero_point}, "
-        f"{out_channels // in_c}, {{{options['stride_w']}, {options['stride_h']}}}, {{{pad_left}, {pad_top}}}, "
-        f"{{{options.get('dilation_w_factor', 1)}, {options.get('dilation_h_factor', 1)}}}, {{{low}, {high}}}}};",
-        f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
-        f"(int32_t *){names['shift']}}};",
-        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, in_c)};",
-        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, out_channels)};",
-        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
-        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, out_channels)};",
-        *_buffer_check(
-            "arm_depthwise_conv_wrapper_s8_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)",
-            "EDGECNN_SCRATCH(" + ", ".join(str(scratch[build]) for build in ("dsp", "mve")) + ")",
-        ),
-        *_call_checked(
-            f"arm_depthwise_conv_wrapper_s8(&context, &parameters, &quantization, &input_dims, {emission.input(0)}, "
-            f"&filter_dims, {names['filter']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)})"
-        ),
-    ]
+    lines = _conv_call(
+        layer, emission, "depthwise_conv", out_channels, out_channels, scratch, f"{out_channels // in_c}, "
+    )
     return CmsisCall(lines, scratch, ("dsp",))
 
 

@@ -18,6 +18,7 @@ from edgecnn.zoo.registry import (
     model_info,
     parse_model_options,
     register_model,
+    set_batch_norm_statistics,
     unregister_model,
 )
 from edgecnn.zoo.summary import ModelSummary, summarize
@@ -33,6 +34,7 @@ __all__ = [
     "parse_model_options",
     "read_tfjs_weights",
     "register_model",
+    "set_batch_norm_statistics",
     "summarize",
     "unregister_model",
 ]

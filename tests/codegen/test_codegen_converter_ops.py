@@ -6,26 +6,16 @@ import codegen_models
 import converter_op_models
 import numpy as np
 import pytest
+import single_op_models
 from external_tools import require_tool
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from edgecnn.codegen import build
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")
 
-C_SETTINGS = settings(
-    max_examples=5,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+C_SETTINGS = single_op_models.hypothesis_settings(5)
 
 
 @pytest.mark.parametrize("case", converter_op_models.CASES, ids=lambda case: case.name)

@@ -6,20 +6,14 @@ import numpy as np
 import pytest
 import single_op_models
 from external_tools import require_tool
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from edgecnn.codegen import build
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")
 
-C_SETTINGS = settings(
-    max_examples=8,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
-)
+C_SETTINGS = single_op_models.hypothesis_settings(8)
 
 
 @pytest.mark.parametrize("case", single_op_models.CASES, ids=lambda case: case.name)

@@ -152,23 +152,10 @@ def zoo_model_bytes(model_cache, name):
 
 
 def set_batch_norm_statistics(keras_model, images):
-    """Give every BatchNormalization the mean and variance of its input on `images`, as training would.
+    """edgecnn.zoo.set_batch_norm_statistics: batch-norm statistics from `images`, as training leaves them."""
+    import edgecnn.zoo
 
-    Untrained, Keras' initial statistics (mean 0, variance 1) let the signal shrink block after block: in
-    mobilenet_v2 the logits' int8 scale falls to ~8e-9, below the 2**-26 that the int8 SOFTMAX of BUILTIN_REF
-    and TFLite Micro accept (PreprocessSoftmaxScaling -> QuantizeMultiplierGreaterThanOne aborts the process),
-    and every output is the same. With data statistics the activations keep their range, as in a trained model.
-    """
-    import keras
-
-    layers = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    momenta = [layer.momentum for layer in layers]
-    for layer in layers:
-        layer.momentum = 0.0  # the moving statistics become this batch's statistics
-    keras_model(np.asarray(images, np.float32), training=True)
-    for layer, momentum in zip(layers, momenta):
-        layer.momentum = momentum
-    return keras_model
+    return edgecnn.zoo.set_batch_norm_statistics(keras_model, images)
 
 
 def real_images_for(shape, count=100, seed=0):

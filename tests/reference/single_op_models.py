@@ -7,9 +7,26 @@ import dataclasses
 
 import numpy as np
 import reference_models
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 SEEDS = st.integers(0, 2**16)
+
+
+def hypothesis_settings(max_examples):
+    """The same examples on every run (derandomized, no database) and no deadline: each converts a model."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
 
 
 def _keras():

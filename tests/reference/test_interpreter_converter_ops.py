@@ -9,7 +9,8 @@ import converter_op_models
 import numpy as np
 import pytest
 import reference_models
-from hypothesis import HealthCheck, given, settings
+import single_op_models
+from hypothesis import given, settings
 
 from edgecnn import tflite
 from edgecnn.errors import UnsupportedModelError
@@ -26,18 +27,7 @@ tf = pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("tflite_micro")
 
-OP_SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+OP_SETTINGS = single_op_models.hypothesis_settings(25)
 
 
 calibration = converter_op_models.calibration

@@ -6,20 +6,14 @@ The cases (strategies and model builders) are single_op_models.CASES, shared wit
 import pytest
 import reference_models
 import single_op_models
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from edgecnn.reference import Interpreter
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
 
-PROPERTY_SETTINGS = settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY_SETTINGS = single_op_models.hypothesis_settings(15)
 
 
 def assert_single_op_model_exact(keras_model, seed):

@@ -101,14 +101,40 @@ class _Window:
         }
 
 
-def _conv_parameters(layer, out_channels):
-    input_scale, input_zero_point = quantization(layer.inputs[0])
-    output_scale, output_zero_point = quantization(layer.outputs[0])
-    multipliers, shifts = per_channel_multipliers(
-        input_scale, layer.inputs[1].quantization.scales, output_scale, out_channels
+class _ConvConstants:
+    """A conv or depthwise layer's quantization and the C names of its constant arrays."""
+
+    def __init__(self, layer, emission, out_channels):
+        input_scale, self.input_zero_point = quantization(layer.inputs[0])
+        output_scale, self.output_zero_point = quantization(layer.outputs[0])
+        multipliers, shifts = per_channel_multipliers(
+            input_scale, layer.inputs[1].quantization.scales, output_scale, out_channels
+        )
+        self.low, self.high = output_range(layer.call())
+        self.weights = emission.constant(layer.constant(1), np.int8, "filter")
+        self.bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
+        self.multiplier = emission.constant(multipliers, np.int32, "multiplier")
+        self.shift = emission.constant(shifts, np.int32, "shift")
+
+    def requantize(self, emission):
+        """Lines turning `acc` into output channel `oc` of the pixel at `out`."""
+        return _requantize_lines(
+            emission, "acc", f"{self.multiplier}[oc]", f"{self.shift}[oc]", self.output_zero_point, self.low,
+            self.high, "out[oc]",
+        )
+
+
+def _describe_window(emission, name, window, out_channels, extra=""):
+    emission.describe(
+        f"{name} {window.in_h}x{window.in_w}x{window.in_c} -> {window.out_h}x{window.out_w}x{out_channels}, "
+        f"filter {window.filter_h}x{window.filter_w}, stride {window.stride_h}x{window.stride_w}, dilation "
+        f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}{extra}"
     )
-    low, high = output_range(layer.call())
-    return input_zero_point, output_zero_point, multipliers, shifts, low, high
+
+
+def _row_lines(window, output_row, pixel):
+    """Output row `oy`: its window bounds, then `pixel` (lines for pixel `ox` at `out`) over the row."""
+    return [*window.row_open(), f"int8_t *out_row = {output_row};", *window.column_open(), *indent(pixel), "}"]
 
 
 def contiguous_rows(base, row_bytes):
@@ -124,46 +150,33 @@ def whole_op(window, row_lines):
 def conv_2d_rows(layer, emission, input_row, output_row):
     """C computing output row `oy` of a CONV_2D: input rows through `input_row(expression)`, the output row
     starting at `output_row` (both C pointer expressions)."""
-    filters = np.asarray(layer.constant(1))
+    filters = layer.constant(1)
     out_channels, filter_h, filter_w, filter_depth = filters.shape
     window = _Window(layer, filter_h, filter_w)
     groups = window.in_c // filter_depth
     group_channels = out_channels // groups
-    input_zero_point, output_zero_point, multipliers, shifts, low, high = _conv_parameters(layer, out_channels)
-    weights = emission.constant(filters, np.int8, "filter")
-    bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
-    multiplier = emission.constant(multipliers, np.int32, "multiplier")
-    shift = emission.constant(shifts, np.int32, "shift")
-    emission.describe(
-        f"CONV_2D {window.in_h}x{window.in_w}x{window.in_c} -> {window.out_h}x{window.out_w}x{out_channels}, "
-        f"filter {filter_h}x{filter_w}, stride {window.stride_h}x{window.stride_w}, dilation "
-        f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}"
-        + (f", {groups} groups" if groups > 1 else "")
-    )
+    constants = _ConvConstants(layer, emission, out_channels)
+    _describe_window(emission, "CONV_2D", window, out_channels, f", {groups} groups" if groups > 1 else "")
     group_offset = f" + (oc / {group_channels}) * {filter_depth}" if groups > 1 else ""
     pixel = [
         f"int8_t *out = out_row + ox * {out_channels};",
         f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
-        f"  const int8_t *filter = {weights} + oc * {filter_h * filter_w * filter_depth};",
-        f"  int32_t acc = {bias}[oc];",
+        f"  const int8_t *filter = {constants.weights} + oc * {filter_h * filter_w * filter_depth};",
+        f"  int32_t acc = {constants.bias}[oc];",
         "  for (int ky = y_begin; ky < y_end; ++ky) {",
         f"    const int8_t *row = {input_row(window.tap_row())}{group_offset};",
         "    for (int kx = x_begin; kx < x_end; ++kx) {",
         f"      const int8_t *x = row + {window.tap_column()} * {window.in_c};",
         f"      const int8_t *w = filter + (ky * {filter_w} + kx) * {filter_depth};",
         f"      for (int ic = 0; ic < {filter_depth}; ++ic) {{",
-        f"        acc += (x[ic]{plus(-input_zero_point)}) * w[ic];",
+        f"        acc += (x[ic]{plus(-constants.input_zero_point)}) * w[ic];",
         "      }",
         "    }",
         "  }",
-        *indent(
-            _requantize_lines(
-                emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
-            )
-        ),
+        *indent(constants.requantize(emission)),
         "}",
     ]
-    return [*window.row_open(), f"int8_t *out_row = {output_row};", *window.column_open(), *indent(pixel), "}"]
+    return _row_lines(window, output_row, pixel)
 
 
 def emit_conv_2d(layer, emission):
@@ -180,41 +193,31 @@ def overlap_conv_2d(layer):
 
 def depthwise_conv_2d_rows(layer, emission, input_row, output_row):
     """C computing output row `oy` of a DEPTHWISE_CONV_2D (see conv_2d_rows)."""
-    filters = np.asarray(layer.constant(1))
-    _, filter_h, filter_w, out_channels = filters.shape
+    _, filter_h, filter_w, out_channels = layer.constant(1).shape
     window = _Window(layer, filter_h, filter_w)
     depth_multiplier = out_channels // window.in_c
-    input_zero_point, output_zero_point, multipliers, shifts, low, high = _conv_parameters(layer, out_channels)
-    weights = emission.constant(filters, np.int8, "filter")
-    bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
-    multiplier = emission.constant(multipliers, np.int32, "multiplier")
-    shift = emission.constant(shifts, np.int32, "shift")
-    emission.describe(
-        f"DEPTHWISE_CONV_2D {window.in_h}x{window.in_w}x{window.in_c} -> {window.out_h}x{window.out_w}x"
-        f"{out_channels}, filter {filter_h}x{filter_w}, stride {window.stride_h}x{window.stride_w}, dilation "
-        f"{window.dilation_h}x{window.dilation_w}, padding top {window.pad_top} left {window.pad_left}"
-        + (f", multiplier {depth_multiplier}" if depth_multiplier > 1 else "")
+    constants = _ConvConstants(layer, emission, out_channels)
+    _describe_window(
+        emission, "DEPTHWISE_CONV_2D", window, out_channels,
+        f", multiplier {depth_multiplier}" if depth_multiplier > 1 else "",
     )
     channel = "oc" if depth_multiplier == 1 else f"(oc / {depth_multiplier})"
     pixel = [
         f"int8_t *out = out_row + ox * {out_channels};",
         f"for (int oc = 0; oc < {out_channels}; ++oc) {{",
-        f"  int32_t acc = {bias}[oc];",
+        f"  int32_t acc = {constants.bias}[oc];",
         "  for (int ky = y_begin; ky < y_end; ++ky) {",
         f"    const int8_t *row = {input_row(window.tap_row())} + {channel};",
         "    for (int kx = x_begin; kx < x_end; ++kx) {",
         f"      const int32_t x = row[{window.tap_column()} * {window.in_c}];",
-        f"      acc += (x{plus(-input_zero_point)}) * {weights}[(ky * {filter_w} + kx) * {out_channels} + oc];",
+        f"      acc += (x{plus(-constants.input_zero_point)}) * "
+        f"{constants.weights}[(ky * {filter_w} + kx) * {out_channels} + oc];",
         "    }",
         "  }",
-        *indent(
-            _requantize_lines(
-                emission, "acc", f"{multiplier}[oc]", f"{shift}[oc]", output_zero_point, low, high, "out[oc]"
-            )
-        ),
+        *indent(constants.requantize(emission)),
         "}",
     ]
-    return [*window.row_open(), f"int8_t *out_row = {output_row};", *window.column_open(), *indent(pixel), "}"]
+    return _row_lines(window, output_row, pixel)
 
 
 def emit_depthwise_conv_2d(layer, emission):

@@ -24,58 +24,50 @@ def _describe(emission, name, window):
     )
 
 
-def emit_max_pool_2d(layer, emission):
+def _pool(layer, emission, name, start, step, finish):
+    """A pooling op: per output pixel and channel, `start` declares the accumulator `value`, `step` folds
+    `x` (each in-image tap) into it and `finish` are the lines after the taps (that may use `count`, their
+    number)."""
     window = _pool_window(layer)
     low, high = output_range(layer.call())
-    _describe(emission, "MAX_POOL_2D", window)
+    _describe(emission, name, window)
     source, output = emission.input(0), emission.output(0)
     channels = window.in_c
-    body = [*window.row_open(), *window.column_open()]
-    body += indent(
-        [
-            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
-            f"for (int c = 0; c < {channels}; ++c) {{",
-            "  int32_t best = -128;",
-            "  for (int ky = y_begin; ky < y_end; ++ky) {",
-            "    for (int kx = x_begin; kx < x_end; ++kx) {",
-            f"      const int32_t x = {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
-            f"{channels} + c];",
-            "      best = x > best ? x : best;",
-            "    }",
-            "  }",
-            *indent(clamp("best", low, high)),
-            "  out[c] = (int8_t)best;",
-            "}",
-        ]
-    )
-    return whole_op(window, body + ["}"])
+    uses_count = any("count" in line for line in finish)
+    pixel = [
+        f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
+        *(["const int32_t count = (y_end - y_begin) * (x_end - x_begin);"] if uses_count else []),
+        f"for (int c = 0; c < {channels}; ++c) {{",
+        f"  {start}",
+        "  for (int ky = y_begin; ky < y_end; ++ky) {",
+        "    for (int kx = x_begin; kx < x_end; ++kx) {",
+        f"      const int32_t x = {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * "
+        f"{channels} + c];",
+        f"      {step}",
+        "    }",
+        "  }",
+        *indent(finish),
+        *indent(clamp("value", low, high)),
+        "  out[c] = (int8_t)value;",
+        "}",
+    ]
+    return whole_op(window, [*window.row_open(), *window.column_open(), *indent(pixel), "}"])
+
+
+def emit_max_pool_2d(layer, emission):
+    # Padding cannot win: the taps outside the input are skipped and the clamp keeps -128 at least.
+    return _pool(layer, emission, "MAX_POOL_2D", "int32_t value = -128;", "value = x > value ? x : value;", [])
 
 
 def emit_average_pool_2d(layer, emission):
-    window = _pool_window(layer)
-    low, high = output_range(layer.call())
-    _describe(emission, "AVERAGE_POOL_2D", window)
-    source, output = emission.input(0), emission.output(0)
-    channels = window.in_c
-    body = [*window.row_open(), *window.column_open()]
-    body += indent(
-        [
-            f"int8_t *out = {output} + (oy * {window.out_w} + ox) * {channels};",
-            "const int32_t count = (y_end - y_begin) * (x_end - x_begin);",
-            f"for (int c = 0; c < {channels}; ++c) {{",
-            "  int32_t sum = 0;",
-            "  for (int ky = y_begin; ky < y_end; ++ky) {",
-            "    for (int kx = x_begin; kx < x_end; ++kx) {",
-            f"      sum += {source}[({window.tap_row()} * {window.in_w} + {window.tap_column()}) * {channels} + c];",
-            "    }",
-            "  }",
-            "  sum = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;",
-            *indent(clamp("sum", low, high)),
-            "  out[c] = (int8_t)sum;",
-            "}",
-        ]
+    return _pool(
+        layer,
+        emission,
+        "AVERAGE_POOL_2D",
+        "int32_t value = 0;",
+        "value += x;",
+        ["value = value > 0 ? (value + count / 2) / count : (value - count / 2) / count;"],
     )
-    return whole_op(window, body + ["}"])
 
 
 def pool_overlap(layer):
