@@ -73,12 +73,20 @@ def generate_sources(model_path, labels=None):
     portable = _plan_with_fusions(checked)
     codes, constants, used_helpers = writer.emit_layers(checked, EMITTERS, portable.copies)
     plans = {"portable": portable}
+    by_index = {code.layer.index: code for code in codes}
     for build in ("dsp", "mve"):
         scratch = {code.layer.index: code.scratch_bytes(build) for code in codes if code.scratch_bytes(build)}
+        for pair in portable.fusions:
+            # The fused call runs both layers' CMSIS-NN row calls on one buffer.
+            scratch.pop(pair.producer.index, None)
+            needed = max(by_index[layer.index].scratch_bytes(build) for layer in (pair.producer, pair.consumer))
+            scratch[pair.consumer.index] = needed
         own_bytes = [
             code.layer.index for code in codes if code.cmsis is not None and build not in code.cmsis.keeps_overlap
         ]
-        plans[build] = planner.plan(checked, EMITTERS, scratch, no_overlap=own_bytes)
+        plans[build] = planner.plan(
+            checked, EMITTERS, scratch, no_overlap=own_bytes, fusions=portable.fusions, ring_copies=2
+        )
     if labels is None:
         labels = _labels(checked)
     model_bytes = (

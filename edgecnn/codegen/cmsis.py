@@ -24,12 +24,11 @@ CH_IN_BLOCK_MVE = 124  # arm_nnsupportfunctions.h
 class CmsisCall:
     lines: list
     scratch: dict = dataclasses.field(default_factory=dict)  # build ("dsp", "mve") -> buffer bytes
-    # Builds ("dsp", "mve") where the overlaps the portable loop allows hold for CMSIS-NN's loop order too,
-    # which computes output pixels row by row from the rows above them: the DSP kernels of arm_convolve_s8,
-    # arm_convolve_1x1_s8 (one matrix product per output row), the depthwise and pooling kernels, and every
-    # element-wise kernel (each block is read before it is written). Not arm_convolve_1x1_s8_fast or
-    # arm_convolve_1_x_n_s8 (one matrix product over all pixels, output channels outer), arm_convolve_s8 with
-    # groups (one sweep per group), nor the MVE conv kernels (blocks of channels outer).
+    # Builds ("dsp", "mve") where the overlaps the portable loop allows hold for CMSIS-NN's loop order too:
+    # convolutions called row by row (RowCall), the DSP pooling kernels (output pixels in row order, each from
+    # the rows above) and every element-wise kernel (each block is read before it is written). A whole-tensor
+    # call would not do: arm_convolve_1x1_s8_fast sweeps all pixels once per block of output channels,
+    # arm_convolve_s8 once per group, the MVE kernels work in blocks of channels.
     keeps_overlap: tuple = ()
 
     @property
@@ -127,65 +126,113 @@ def _buffer_check(size_call, reserved):
     return [f"if ({size_call} > {reserved}) {{", "  edgecnn_status = 1;", "  return;", "}"]
 
 
-def _conv_call(layer, emission, kind, filter_channels, out_channels, scratch, extra_parameter=""):
-    """arm_convolve_wrapper_s8 or arm_depthwise_conv_wrapper_s8 (`kind` "convolve" / "depthwise_conv") with
-    TFLite Micro's parameters; `extra_parameter` is the depthwise ch_mult."""
-    names = per_channel_constants(layer, emission, out_channels)
-    filter_h, filter_w = layer.constant(1).shape[1:3]
-    in_h, in_w, in_c = nhwc(layer.inputs[0])
-    out_h, out_w, _ = nhwc(layer.outputs[0])
-    geometry = _geometry(layer, filter_h, filter_w, filter_channels)
-    (stride_h, stride_w), (pad_top, pad_left) = geometry["stride"], geometry["padding"]
-    dilation_h, dilation_w = geometry["dilation"]
-    _, input_zero_point = quantization(layer.inputs[0])
-    _, output_zero_point = quantization(layer.outputs[0])
-    low, high = output_range(layer.call())
-    structure = "dw_conv" if kind == "depthwise_conv" else "conv"
-    function = f"arm_{kind}_wrapper_s8"
-    return [
-        f"const cmsis_nn_context context = {{{'scratch' if any(scratch.values()) else '0'}, "
-        f"{max(scratch.values())}}};",
-        f"const cmsis_nn_{structure}_params parameters = {{{-input_zero_point}, {output_zero_point}, "
-        f"{extra_parameter}{{{stride_w}, {stride_h}}}, {{{pad_left}, {pad_top}}}, {{{dilation_w}, {dilation_h}}}, "
-        f"{{{low}, {high}}}}};",
-        f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
-        f"(int32_t *){names['shift']}}};",
-        f"const cmsis_nn_dims input_dims = {_dims(1, in_h, in_w, in_c)};",
-        f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, filter_channels)};",
-        f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
-        f"const cmsis_nn_dims output_dims = {_dims(1, out_h, out_w, out_channels)};",
-        *_buffer_check(
-            f"{function}_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)",
-            "EDGECNN_SCRATCH(" + ", ".join(str(scratch[build]) for build in ("dsp", "mve")) + ")",
-        ),
-        *_call_checked(
-            f"{function}(&context, &parameters, &quantization, &input_dims, {emission.input(0)}, "
-            f"&filter_dims, {names['filter']}, &bias_dims, {names['bias']}, &output_dims, {emission.output(0)})"
-        ),
-    ]
+@dataclasses.dataclass
+class RowCall:
+    """A conv or depthwise layer as one CMSIS-NN call per output row: the call reads the slab of input rows that
+    row's window covers (with the padding it has at the top) and writes that row alone. Each call touches only
+    its row, whatever order CMSIS-NN's kernel computes pixels and channels in, so the portable build's overlaps
+    and fusions hold for it too."""
+
+    layer: object
+    kind: str  # "convolve" or "depthwise_conv"
+    filter_channels: int
+    out_channels: int
+    scratch: dict  # build -> bytes
+    extra_parameter: str = ""  # depthwise: ch_mult
+
+    def lines(self, emission, input_row, output_row, scratch="scratch"):
+        """C for output row `oy`: input rows through `input_row(expression)`, the row written at `output_row`."""
+        layer, out_channels = self.layer, self.out_channels
+        names = per_channel_constants(layer, emission, out_channels)
+        filter_h, filter_w = layer.constant(1).shape[1:3]
+        _, in_w, in_c = nhwc(layer.inputs[0])
+        _, out_w, _ = nhwc(layer.outputs[0])
+        geometry = _geometry(layer, filter_h, filter_w, self.filter_channels)
+        in_h = geometry["input"][0]
+        (stride_h, stride_w), (pad_top, pad_left) = geometry["stride"], geometry["padding"]
+        dilation_h, dilation_w = geometry["dilation"]
+        span = (filter_h - 1) * dilation_h + 1
+        _, input_zero_point = quantization(layer.inputs[0])
+        _, output_zero_point = quantization(layer.outputs[0])
+        low, high = output_range(layer.call())
+        structure = "dw_conv" if self.kind == "depthwise_conv" else "conv"
+        function = f"arm_{self.kind}_wrapper_s8"
+        reserved = "EDGECNN_SCRATCH(" + ", ".join(str(self.scratch[build]) for build in ("dsp", "mve")) + ")"
+        return [
+            f"const int in_y0 = oy * {stride_h} - {pad_top};",
+            "const int first = in_y0 > 0 ? in_y0 : 0;",
+            f"const int end = in_y0 + {span} < {in_h} ? in_y0 + {span} : {in_h};",
+            f"const cmsis_nn_context context = {{{scratch if any(self.scratch.values()) else '0'}, "
+            f"{max(self.scratch.values())}}};",
+            f"const cmsis_nn_{structure}_params parameters = {{{-input_zero_point}, {output_zero_point}, "
+            f"{self.extra_parameter}{{{stride_w}, {stride_h}}}, {{{pad_left}, first - in_y0}}, "
+            f"{{{dilation_w}, {dilation_h}}}, {{{low}, {high}}}}};",
+            f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
+            f"(int32_t *){names['shift']}}};",
+            f"const cmsis_nn_dims input_dims = {{1, end - first, {in_w}, {in_c}}};",
+            f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, self.filter_channels)};",
+            f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
+            f"const cmsis_nn_dims output_dims = {_dims(1, 1, out_w, out_channels)};",
+            *_buffer_check(
+                f"{function}_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)", reserved
+            ),
+            *_call_checked(
+                f"{function}(&context, &parameters, &quantization, &input_dims, {input_row('first')}, &filter_dims, "
+                f"{names['filter']}, &bias_dims, {names['bias']}, &output_dims, {output_row})"
+            ),
+        ]
+
+    def whole(self, emission):
+        """The layer: the row calls in order."""
+        from edgecnn.codegen.ops import conv
+
+        window = conv.window_of(self.layer)
+        input_row = conv.contiguous_rows(emission.input(0), window.input_row_bytes)
+        output_row = f"{emission.output(0)} + oy * {window.output_row_bytes}"
+        return conv.whole_op(window, self.lines(emission, input_row, output_row))
+
+
+def _row_geometries(layer, filter_h, filter_w, filter_channels):
+    """The geometries of the row calls: a slab as tall as the window, and a single row (the 1xN kernels)."""
+    full = _geometry(layer, filter_h, filter_w, filter_channels)
+    out_w = full["output"][1]
+    span = (filter_h - 1) * full["dilation"][0] + 1
+    slab = dict(full, input=(min(span, full["input"][0]), *full["input"][1:]), output=(1, out_w))
+    return [slab, dict(slab, input=(1, *full["input"][1:]))]
+
+
+def conv_2d_row_call(layer):
+    out_channels, filter_h, filter_w, filter_depth = layer.constant(1).shape
+    geometries = _row_geometries(layer, filter_h, filter_w, filter_depth)
+    scratch = {
+        build: max(convolve_buffer_bytes(geometry, build == "mve") for geometry in geometries)
+        for build in ("dsp", "mve")
+    }
+    return RowCall(layer, "convolve", filter_depth, out_channels, scratch)
+
+
+def depthwise_conv_2d_row_call(layer):
+    _, filter_h, filter_w, out_channels = layer.constant(1).shape
+    _, _, in_c = nhwc(layer.inputs[0])
+    geometries = _row_geometries(layer, filter_h, filter_w, out_channels)
+    scratch = {
+        build: max(depthwise_buffer_bytes(geometry, build == "mve") for geometry in geometries)
+        for build in ("dsp", "mve")
+    }
+    return RowCall(layer, "depthwise_conv", out_channels, out_channels, scratch, f"{out_channels // in_c}, ")
+
+
+ROW_CALLS = {"CONV_2D": conv_2d_row_call, "DEPTHWISE_CONV_2D": depthwise_conv_2d_row_call}
 
 
 def conv_2d(layer, emission):
-    out_channels, filter_h, filter_w, filter_depth = layer.constant(1).shape
-    in_h, _, in_c = nhwc(layer.inputs[0])
-    geometry = _geometry(layer, filter_h, filter_w, filter_depth)
-    scratch = {build: convolve_buffer_bytes(geometry, build == "mve") for build in ("dsp", "mve")}
-    one_by_one_fast = (filter_h, filter_w) == (1, 1) and geometry["padding"] == (0, 0) and geometry["stride"] == (1, 1)
-    one_by_n = in_h == 1 and filter_h == 1
-    row_ordered = not one_by_one_fast and not one_by_n and filter_depth == in_c and geometry["dilation"] == (1, 1)
-    lines = _conv_call(layer, emission, "convolve", filter_depth, out_channels, scratch)
-    return CmsisCall(lines, scratch, ("dsp",) if row_ordered else ())
+    row_call = conv_2d_row_call(layer)
+    return CmsisCall(row_call.whole(emission), row_call.scratch, ("dsp", "mve"))
 
 
 def depthwise_conv_2d(layer, emission):
-    _, filter_h, filter_w, out_channels = layer.constant(1).shape
-    _, _, in_c = nhwc(layer.inputs[0])
-    geometry = _geometry(layer, filter_h, filter_w, out_channels)
-    scratch = {build: depthwise_buffer_bytes(geometry, build == "mve") for build in ("dsp", "mve")}
-    lines = _conv_call(
-        layer, emission, "depthwise_conv", out_channels, out_channels, scratch, f"{out_channels // in_c}, "
-    )
-    return CmsisCall(lines, scratch, ("dsp",))
+    row_call = depthwise_conv_2d_row_call(layer)
+    return CmsisCall(row_call.whole(emission), row_call.scratch, ("dsp", "mve"))
 
 
 def fully_connected(layer, emission):

@@ -28,9 +28,10 @@ class Fusion:
     row_bytes: int
     span: int  # input rows one output row of the consumer reads
 
-    @property
-    def ring_bytes(self):
-        return self.rows * self.row_bytes
+    def ring_bytes(self, copies=1):
+        """The ring: `rows` rows, twice over in the CMSIS-NN builds (each row is stored at slot r % rows and
+        again at r % rows + rows, so any window of rows lies contiguous, as CMSIS-NN reads its input)."""
+        return copies * self.rows * self.row_bytes
 
     @property
     def tensor_bytes(self):
@@ -107,18 +108,47 @@ def fused_lines(fusion, emission):
         *produce,
         f"EDGECNN_TRACE_PART({fusion.tensor}, oy * {row_bytes}, {ring_row}, {row_bytes});",
     ]
-    last = f"by * {consumer_window.stride_h} - {consumer_window.pad_top} + {fusion.span - 1}"
-    last_output_row = consumer_window.out_h - 1
     emission.describe(
         f"op {producer.index} ({producer.name}) streamed row by row into op {consumer.index} ({consumer.name}) "
-        f"through a ring of {rows} rows ({fusion.ring_bytes} bytes instead of {fusion.tensor_bytes})"
+        f"through a ring of {rows} rows ({fusion.ring_bytes()} bytes instead of {fusion.tensor_bytes})"
     )
+    return _fused_loops(fusion, consumer_window, produce_row, consume)
+
+
+def fused_cmsis_lines(fusion, emission):
+    """The fused function's body in the CMSIS-NN builds: both layers as CMSIS-NN row calls, `scratch` their
+    buffer, the ring twice over (see Fusion.ring_bytes)."""
+    from edgecnn.codegen import cmsis
+
+    producer, consumer = fusion.producer, fusion.consumer
+    producer_window, consumer_window = conv.window_of(producer), conv.window_of(consumer)
+    rows, row_bytes = fusion.rows, fusion.row_bytes
+    ring_row = f"ring + (oy % {rows}) * {row_bytes}"
+    produce = cmsis.ROW_CALLS[producer.name](producer).lines(
+        emission, conv.contiguous_rows("input0", producer_window.input_row_bytes), ring_row
+    )
+    consume = cmsis.ROW_CALLS[consumer.name](consumer).lines(
+        emission,
+        lambda expression: f"ring + (({expression}) % {rows}) * {row_bytes}",
+        f"output0 + oy * {consumer_window.output_row_bytes}",
+    )
+    produce_row = [
+        "const int oy = computed;",
+        *produce,
+        f"memcpy(ring + (oy % {rows} + {rows}) * {row_bytes}, {ring_row}, {row_bytes});",
+        f"EDGECNN_TRACE_PART({fusion.tensor}, oy * {row_bytes}, {ring_row}, {row_bytes});",
+    ]
+    return _fused_loops(fusion, consumer_window, produce_row, consume)
+
+
+def _fused_loops(fusion, consumer_window, produce_row, consume):
+    last = f"by * {consumer_window.stride_h} - {consumer_window.pad_top} + {fusion.span - 1}"
     # Before each output row, the intermediate rows it reads (after the last one, all that remain: see last_row).
     return [
         "int computed = 0;",
         f"for (int by = 0; by < {consumer_window.out_h}; ++by) {{",
         f"  const int wanted = {last} < {consumer_window.in_h - 1} ? {last} : {consumer_window.in_h - 1};",
-        f"  const int last = by == {last_output_row} ? {consumer_window.in_h - 1} : wanted;",
+        f"  const int last = by == {consumer_window.out_h - 1} ? {consumer_window.in_h - 1} : wanted;",
         "  for (; computed <= last; ++computed) {",
         *indent(produce_row, 2),
         "  }",

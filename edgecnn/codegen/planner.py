@@ -55,6 +55,7 @@ class MemoryPlan:
     greedy_arena_bytes: int  # TFLite Micro's GreedyMemoryPlanner for the same tensors (16-byte aligned)
     scratch: dict = dataclasses.field(default_factory=dict)  # op index -> Buffer of the op's scratch bytes
     fusions: list = dataclasses.field(default_factory=list)  # edgecnn.codegen.fusion.Fusion, in this build
+    ring_copies: int = 1
 
     def overlapping(self, layer):
         """Whether any output of `layer` shares bytes with one of its activation inputs."""
@@ -71,11 +72,12 @@ class MemoryPlan:
         return False
 
 
-def plan(graph, emitters, scratch=None, no_overlap=(), fusions=(), rounds=SEARCH_ROUNDS):
+def plan(graph, emitters, scratch=None, no_overlap=(), fusions=(), ring_copies=1, rounds=SEARCH_ROUNDS):
     """Plan the arena for `graph` (edgecnn.codegen.graph.Graph) with the emitters' aliasing and overlap rules;
     `scratch` ({op index: bytes}) adds buffers that ops use while they run (CMSIS-NN's), `no_overlap` names ops
     whose output needs bytes of its own (their kernel's loop order is not the portable one), and `fusions`
-    (edgecnn.codegen.fusion.Fusion) replace a producer's output by a ring of rows the consumer uses."""
+    (edgecnn.codegen.fusion.Fusion) replace a producer's output by a ring of rows the consumer uses, stored
+    `ring_copies` times; a fused pair's scratch buffer is its ring followed by `scratch` for the consumer."""
     subgraph = graph.subgraph
     lifetimes = memory.graph_lifetimes(subgraph)
     scratch = dict(scratch or {})
@@ -88,7 +90,8 @@ def plan(graph, emitters, scratch=None, no_overlap=(), fusions=(), rounds=SEARCH
             index = fusion.producer.inputs[position].index
             first, last = lifetimes[index]
             lifetimes[index] = (first, max(last, fusion.consumer.index))
-        scratch[fusion.consumer.index] = scratch.get(fusion.consumer.index, 0) + fusion.ring_bytes
+        extra = scratch.get(fusion.consumer.index, 0)
+        scratch[fusion.consumer.index] = aligned(fusion.ring_bytes(ring_copies)) + extra
         fused_ops |= {fusion.producer.index, fusion.consumer.index}
     groups, copies = _alias_groups(graph, emitters, lifetimes)
     buffers, buffer_of = [], {}
@@ -129,6 +132,7 @@ def plan(graph, emitters, scratch=None, no_overlap=(), fusions=(), rounds=SEARCH
         greedy_arena_bytes=reference.greedy_arena_bytes,
         scratch=scratch_buffers,
         fusions=list(fusions),
+        ring_copies=ring_copies,
     )
 
 

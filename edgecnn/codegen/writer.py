@@ -11,8 +11,9 @@ import dataclasses
 import hashlib
 
 from edgecnn.codegen import helpers
-from edgecnn.codegen.emission import BOTH, CMSIS, PORTABLE, Constants, Emission
+from edgecnn.codegen.emission import BOTH, CMSIS, Constants, Emission
 from edgecnn.codegen.ops.common import indent, quantization
+from edgecnn.codegen.planner import aligned
 from edgecnn.export.c_text import c_float, c_string
 
 PREFIX = "edgecnn_"
@@ -48,7 +49,8 @@ def function_name(layer):
 
 
 def emit_layers(graph, emitters, copies):
-    """Run every layer's emitter (RESHAPEs that share bytes have none): the constants, helpers and layer code."""
+    """Run every layer's emitter (RESHAPEs that share bytes have none): the constants, helpers and layer code.
+    Which constants each build compiles is settled in generate(), by the functions it writes."""
     constants = Constants(PREFIX, CMSIS_MACRO)
     codes, used_helpers = [], []
     for layer in graph.layers:
@@ -59,36 +61,41 @@ def emit_layers(graph, emitters, copies):
         body = spec.emit(layer, emission)
         emission.build = CMSIS
         cmsis = spec.cmsis(layer, emission) if spec.cmsis is not None else None
-        for build, names in emission.used.items():
-            for name in names:
-                constants.use(name, build if cmsis is not None else BOTH)
         used_helpers += [name for name in emission.helpers if name not in used_helpers]
         codes.append(LayerCode(layer, emission, body, cmsis))
     return codes, constants, used_helpers
 
 
-def emit_fusions(fusions, constants, used_helpers):
-    """The fused functions of the portable build (edgecnn.codegen.fusion), as text, by consumer op index."""
+def _mark_constants(constants, emission, has_cmsis_body):
+    for build, names in emission.used.items():
+        for name in names:
+            constants.use(name, build if has_cmsis_body else BOTH)
+
+
+def fused_function(fusion, constants, used_helpers):
+    """The fused function of a pair (edgecnn.codegen.fusion): parameters input0 (the producer's input),
+    output0 (the consumer's output), ring, and scratch (CMSIS-NN's buffer, in those builds)."""
     from edgecnn.codegen import fusion as fusion_module
 
-    texts = {}
-    for fusion in fusions:
-        emission = Emission(fusion.consumer, constants, PREFIX)
-        body = fusion_module.fused_lines(fusion, emission)
-        for name in emission.used[emission.build]:
-            constants.use(name, PORTABLE)
-        used_helpers += [name for name in emission.helpers if name not in used_helpers]
-        lines = [
-            f"#ifndef {CMSIS_MACRO}",
-            f"/* ops {fusion.producer.index}-{fusion.consumer.index}: {emission.comment} */",
-            f"static void {fused_name(fusion)}(const int8_t *restrict input0, int8_t *restrict output0, "
-            "int8_t *restrict ring) {",
-            *indent(body),
-            "}",
-            "#endif",
-        ]
-        texts[fusion.consumer.index] = "\n".join(lines)
-    return texts
+    emission = Emission(fusion.consumer, constants, PREFIX)
+    portable = fusion_module.fused_lines(fusion, emission)
+    emission.build = CMSIS
+    cmsis = fusion_module.fused_cmsis_lines(fusion, emission)
+    _mark_constants(constants, emission, True)
+    used_helpers += [name for name in emission.helpers if name not in used_helpers]
+    lines = [
+        f"/* ops {fusion.producer.index}-{fusion.consumer.index}: {emission.comment} */",
+        f"static void {fused_name(fusion)}(const int8_t *restrict input0, int8_t *restrict output0, "
+        "int8_t *restrict ring, int8_t *restrict scratch) {",
+        f"#ifdef {CMSIS_MACRO}",
+        *indent(cmsis),
+        "#else",
+        "  (void)scratch;",
+        *indent(portable),
+        "#endif",
+        "}",
+    ]
+    return "\n".join(lines)
 
 
 def fused_name(fusion):
@@ -96,18 +103,17 @@ def fused_name(fusion):
 
 
 def generate(graph, codes, constants, used_helpers, plans, emitters, labels, model_bytes):
-    """(header text, source text) for the model; `plans` maps each build of BUILDS to its plan."""
-    fusions = plans["portable"].fusions
-    fused_texts = emit_fusions(fusions, constants, used_helpers)
-    fused_ops = {layer.index for fusion in fusions for layer in (fusion.producer, fusion.consumer)}
+    """(header text, source text) for the model; `plans` maps each build of BUILDS to its plan (every build
+    fuses the same pairs)."""
+    fusions = {fusion.consumer.index: fusion for fusion in plans["portable"].fusions}
+    producers = {fusion.producer.index for fusion in fusions.values()}
     functions = []
     for code in codes:
-        text = _function(code, plans)
-        if code.layer.index in fused_ops:
-            text = f"#ifdef {CMSIS_MACRO}\n{text}\n#endif"  # the portable build runs the fused function
-        functions.append(text)
-        if code.layer.index in fused_texts:
-            functions.append(fused_texts[code.layer.index])
+        if code.layer.index in fusions:
+            functions.append(fused_function(fusions[code.layer.index], constants, used_helpers))
+        elif code.layer.index not in producers:
+            _mark_constants(constants, code.emission, code.cmsis is not None)
+            functions.append(_function(code, plans))
     header = _header(graph, plans, labels, model_bytes)
     source = _source(graph, codes, plans, emitters, labels, constants, functions, used_helpers)
     return header, source
@@ -176,10 +182,13 @@ def _invoke_body(graph, codes, memory_plan, build):
         if layer.index in consumers:
             fusion = consumers[layer.index]
             producer = fusion.producer
+            scratch = memory_plan.scratch[layer.index]
+            ring_bytes = aligned(fusion.ring_bytes(memory_plan.ring_copies))
             arguments = [
                 _address(memory_plan, producer.inputs[producer.activation_positions()[0]].index),
                 _address(memory_plan, layer.outputs[0].index),
-                f"arena + {memory_plan.scratch[layer.index].offset}",
+                f"arena + {scratch.offset}",
+                f"arena + {scratch.offset + ring_bytes}" if scratch.size > ring_bytes else "0",
             ]
             lines.append(f"  {fused_name(fusion)}({', '.join(arguments)});")
         elif code is not None:
