@@ -84,9 +84,7 @@ def generate_sources(model_path, labels=None):
         own_bytes = [
             code.layer.index for code in codes if code.cmsis is not None and build not in code.cmsis.keeps_overlap
         ]
-        plans[build] = planner.plan(
-            checked, EMITTERS, scratch, no_overlap=own_bytes, fusions=portable.fusions, ring_copies=2
-        )
+        plans[build] = _cmsis_plan(checked, codes, scratch, own_bytes, portable.fusions)
     if labels is None:
         labels = _labels(checked)
     model_bytes = (
@@ -134,6 +132,26 @@ def _plan_with_fusions(checked):
         if not changed:
             break
     return planner.plan(checked, EMITTERS, fusions=chosen)
+
+
+def _cmsis_plan(checked, codes, scratch, own_bytes, fusions):
+    """A CMSIS-NN build's plan. A CMSIS-NN convolution whose output overlaps its input is called once per output
+    row, which costs a little time: each overlap that does not make the arena smaller is given up."""
+
+    def plan_with(no_overlap, rounds=planner.SEARCH_ROUNDS):
+        return planner.plan(
+            checked, EMITTERS, scratch, no_overlap=no_overlap, fusions=fusions, ring_copies=2, rounds=rounds
+        )
+
+    no_overlap = list(own_bytes)
+    best = plan_with(no_overlap, TRIAL_ROUNDS).arena_bytes
+    for code in codes:
+        if code.cmsis is None or code.cmsis.whole_lines is None or code.layer.index in no_overlap:
+            continue
+        trial = plan_with([*no_overlap, code.layer.index], TRIAL_ROUNDS).arena_bytes
+        if trial <= best:
+            no_overlap.append(code.layer.index)
+    return plan_with(no_overlap)
 
 
 def _fused_ops(chosen_fusion):

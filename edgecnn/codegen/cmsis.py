@@ -30,6 +30,9 @@ class CmsisCall:
     # call would not do: arm_convolve_1x1_s8_fast sweeps all pixels once per block of output channels,
     # arm_convolve_s8 once per group, the MVE kernels work in blocks of channels.
     keeps_overlap: tuple = ()
+    # The same layer as one call over the whole tensor, where the plan lets its output share no bytes with its
+    # input (fewer calls); None where there is no such form.
+    whole_lines: list = None
 
     @property
     def largest_scratch(self):
@@ -142,16 +145,37 @@ class RowCall:
 
     def lines(self, emission, input_row, output_row, scratch="scratch"):
         """C for output row `oy`: input rows through `input_row(expression)`, the row written at `output_row`."""
+        span = (self.layer.constant(1).shape[1] - 1) * self._geometry()["dilation"][0] + 1
+        in_h = self._geometry()["input"][0]
+        stride_h, pad_top = self._geometry()["stride"][0], self._geometry()["padding"][0]
+        rows = [
+            f"const int in_y0 = oy * {stride_h} - {pad_top};",
+            "const int first = in_y0 > 0 ? in_y0 : 0;",
+            f"const int end = in_y0 + {span} < {in_h} ? in_y0 + {span} : {in_h};",
+        ]
+        return rows + self._call(emission, "first - in_y0", "end - first", 1, input_row("first"), output_row, scratch)
+
+    def whole_call(self, emission):
+        """The layer as one call over the whole tensor."""
+        geometry = self._geometry()
+        return self._call(
+            emission, geometry["padding"][0], geometry["input"][0], geometry["output"][0], emission.input(0),
+            emission.output(0), "scratch",
+        )
+
+    def _geometry(self):
+        filter_h, filter_w = self.layer.constant(1).shape[1:3]
+        return _geometry(self.layer, filter_h, filter_w, self.filter_channels)
+
+    def _call(self, emission, pad_top, input_rows, output_rows, source, target, scratch):
         layer, out_channels = self.layer, self.out_channels
         names = per_channel_constants(layer, emission, out_channels)
         filter_h, filter_w = layer.constant(1).shape[1:3]
         _, in_w, in_c = nhwc(layer.inputs[0])
         _, out_w, _ = nhwc(layer.outputs[0])
-        geometry = _geometry(layer, filter_h, filter_w, self.filter_channels)
-        in_h = geometry["input"][0]
-        (stride_h, stride_w), (pad_top, pad_left) = geometry["stride"], geometry["padding"]
+        geometry = self._geometry()
+        (stride_h, stride_w), pad_left = geometry["stride"], geometry["padding"][1]
         dilation_h, dilation_w = geometry["dilation"]
-        span = (filter_h - 1) * dilation_h + 1
         _, input_zero_point = quantization(layer.inputs[0])
         _, output_zero_point = quantization(layer.outputs[0])
         low, high = output_range(layer.call())
@@ -159,26 +183,23 @@ class RowCall:
         function = f"arm_{self.kind}_wrapper_s8"
         reserved = "EDGECNN_SCRATCH(" + ", ".join(str(self.scratch[build]) for build in ("dsp", "mve")) + ")"
         return [
-            f"const int in_y0 = oy * {stride_h} - {pad_top};",
-            "const int first = in_y0 > 0 ? in_y0 : 0;",
-            f"const int end = in_y0 + {span} < {in_h} ? in_y0 + {span} : {in_h};",
             f"const cmsis_nn_context context = {{{scratch if any(self.scratch.values()) else '0'}, "
             f"{max(self.scratch.values())}}};",
             f"const cmsis_nn_{structure}_params parameters = {{{-input_zero_point}, {output_zero_point}, "
-            f"{self.extra_parameter}{{{stride_w}, {stride_h}}}, {{{pad_left}, first - in_y0}}, "
+            f"{self.extra_parameter}{{{stride_w}, {stride_h}}}, {{{pad_left}, {pad_top}}}, "
             f"{{{dilation_w}, {dilation_h}}}, {{{low}, {high}}}}};",
             f"const cmsis_nn_per_channel_quant_params quantization = {{(int32_t *){names['multiplier']}, "
             f"(int32_t *){names['shift']}}};",
-            f"const cmsis_nn_dims input_dims = {{1, end - first, {in_w}, {in_c}}};",
+            f"const cmsis_nn_dims input_dims = {{1, {input_rows}, {in_w}, {in_c}}};",
             f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, self.filter_channels)};",
             f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
-            f"const cmsis_nn_dims output_dims = {_dims(1, 1, out_w, out_channels)};",
+            f"const cmsis_nn_dims output_dims = {_dims(1, output_rows, out_w, out_channels)};",
             *_buffer_check(
                 f"{function}_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)", reserved
             ),
             *_call_checked(
-                f"{function}(&context, &parameters, &quantization, &input_dims, {input_row('first')}, &filter_dims, "
-                f"{names['filter']}, &bias_dims, {names['bias']}, &output_dims, {output_row})"
+                f"{function}(&context, &parameters, &quantization, &input_dims, {source}, &filter_dims, "
+                f"{names['filter']}, &bias_dims, {names['bias']}, &output_dims, {target})"
             ),
         ]
 
@@ -193,12 +214,12 @@ class RowCall:
 
 
 def _row_geometries(layer, filter_h, filter_w, filter_channels):
-    """The geometries of the row calls: a slab as tall as the window, and a single row (the 1xN kernels)."""
+    """The geometries of the calls: a slab as tall as the window, a single row (the 1xN kernels), the whole."""
     full = _geometry(layer, filter_h, filter_w, filter_channels)
     out_w = full["output"][1]
     span = (filter_h - 1) * full["dilation"][0] + 1
     slab = dict(full, input=(min(span, full["input"][0]), *full["input"][1:]), output=(1, out_w))
-    return [slab, dict(slab, input=(1, *full["input"][1:]))]
+    return [slab, dict(slab, input=(1, *full["input"][1:])), full]
 
 
 def conv_2d_row_call(layer):
@@ -227,12 +248,12 @@ ROW_CALLS = {"CONV_2D": conv_2d_row_call, "DEPTHWISE_CONV_2D": depthwise_conv_2d
 
 def conv_2d(layer, emission):
     row_call = conv_2d_row_call(layer)
-    return CmsisCall(row_call.whole(emission), row_call.scratch, ("dsp", "mve"))
+    return CmsisCall(row_call.whole(emission), row_call.scratch, ("dsp", "mve"), row_call.whole_call(emission))
 
 
 def depthwise_conv_2d(layer, emission):
     row_call = depthwise_conv_2d_row_call(layer)
-    return CmsisCall(row_call.whole(emission), row_call.scratch, ("dsp", "mve"))
+    return CmsisCall(row_call.whole(emission), row_call.scratch, ("dsp", "mve"), row_call.whole_call(emission))
 
 
 def fully_connected(layer, emission):

@@ -132,8 +132,11 @@ def _function(code, plans):
     if code.cmsis is None:
         lines += indent(code.body)
     else:
+        # One call for the whole tensor, unless a CMSIS-NN build overlaps the output with the input (row calls).
+        overlapped = any(plans[build].overlapping(layer) for build in ("dsp", "mve"))
+        cmsis_lines = code.cmsis.lines if overlapped or code.cmsis.whole_lines is None else code.cmsis.whole_lines
         lines.append(f"#ifdef {CMSIS_MACRO}")
-        lines += indent(code.cmsis.lines)
+        lines += indent(cmsis_lines)
         lines.append("#else")
         if code.scratch_bytes():
             lines.append("  (void)scratch;")
