@@ -71,17 +71,25 @@ class ModelStore:
 
 
 class ProgramStore:
-    """Generated sources and harness programs, each built once per session."""
+    """Generated sources and harness programs, each made once per session."""
 
     def __init__(self, directory):
         self.directory = pathlib.Path(directory)
         self._built = {}
+        self._sources = {}
+
+    def sources(self, model_path):
+        """codegen.generate_sources of the model (planning MobileNet's fusions takes seconds)."""
+        key = str(model_path)
+        if key not in self._sources:
+            self._sources[key] = codegen.generate_sources(model_path)
+        return self._sources[key]
 
     def get(self, model_path, toolchain=build.HOST, trace=False, cmsis_root=None):
         key = (str(model_path), toolchain.name, trace, str(cmsis_root))
         if key not in self._built:
             folder = self.directory / f"{pathlib.Path(model_path).stem}-{len(self._built)}"
-            sources = codegen.generate_sources(model_path)
+            sources = self.sources(model_path)
             codegen.write_sources(sources, folder)
             flags = ["-DEDGECNN_TRACE"] if trace else []
             program = build.build(

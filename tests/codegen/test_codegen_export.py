@@ -37,8 +37,7 @@ def test_cli_writes_the_two_files_and_prints_the_memory_figures(models, tmp_path
     header = (out / "edgecnn_model.h").read_text()
     for line in INTERFACE:
         assert line in header
-    sources = codegen.generate_sources(models.path("lenet5"))
-    plan = sources.plan
+    plan = codegen.generate_sources(models.path("lenet5")).plan
     assert f"#define EDGECNN_ARENA_BYTES {plan.arena_bytes}\n" in header
     assert f"arena: {plan.arena_bytes} bytes" in result.output
     assert f"greedy arena for the same tensors: {plan.greedy_arena_bytes} bytes" in result.output
@@ -78,13 +77,13 @@ def digit_model(tmp_path_factory):
 
 @pytest.mark.parametrize("compiler", ["gcc", "arm-none-eabi-gcc"])
 @pytest.mark.parametrize("level", ["-O0", "-Os", "-O3"])
-def test_generated_c_has_no_warnings(models, tmp_path, compiler, level):
+def test_generated_c_has_no_warnings(models, programs, tmp_path, compiler, level):
     """-Wall -Wextra -Werror -pedantic (C99) at every optimization level, for models covering every op family."""
     require_tool(compiler)
     toolchain = build.HOST if compiler == "gcc" else build.CORTEX_M4_QEMU
     for name in ("every_op", "mobilenet_v2", "smallcnn_int8"):
         folder = tmp_path / name
-        codegen.write_sources(codegen.generate_sources(models.path(name)), folder)
+        codegen.write_sources(programs.sources(models.path(name)), folder)
         flags = [flag for flag in toolchain.flags if not flag.startswith("-O")] + [level]
         command = [compiler, *build.WARNINGS, *flags, "-c", str(folder / "edgecnn_model.c"), "-o", str(folder / "m.o")]
         result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -5,7 +5,6 @@ op's loop order makes sharing safe, and that fused and overlapped plans beat TFL
 import codegen_models
 import pytest
 
-from edgecnn import codegen
 from edgecnn.codegen import planner
 from edgecnn.codegen.ops.common import row_overlap_distance
 
@@ -43,8 +42,8 @@ def _assert_sound(plan, name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_every_build_keeps_live_tensors_apart_except_allowed_overlaps(models, name):
-    sources = codegen.generate_sources(models.path(name))
+def test_every_build_keeps_live_tensors_apart_except_allowed_overlaps(models, programs, name):
+    sources = programs.sources(models.path(name))
     for plan in (sources.plan, sources.cmsis_plan, sources.mve_plan):
         _assert_sound(plan, name)
     # TFLite Micro plans the same tensors in 16-byte units (and, with CMSIS-NN, the same scratch buffers).
@@ -56,8 +55,8 @@ def test_every_build_keeps_live_tensors_apart_except_allowed_overlaps(models, na
     assert not fused & set(sources.plan.buffer_of), "a fused tensor has bytes of its own"
 
 
-def test_fusion_and_overlaps_take_mobilenet_below_the_peak_of_live_tensors(models):
-    sources = codegen.generate_sources(models.path("mobilenet_v2"))
+def test_fusion_and_overlaps_take_mobilenet_below_the_peak_of_live_tensors(models, programs):
+    sources = programs.sources(models.path("mobilenet_v2"))
     plan = sources.plan
     assert plan.fusions, "no fusion"
     pairs = {(fusion.producer.name, fusion.consumer.name) for fusion in plan.fusions}
