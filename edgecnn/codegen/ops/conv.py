@@ -114,7 +114,7 @@ class _ConvConstants:
         self.weights = emission.constant(layer.constant(1), np.int8, "filter")
         self.bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
         self.multiplier = emission.constant(multipliers, np.int32, "multiplier")
-        self.shift = emission.constant(shifts, np.int32, "shift")
+        self.shift = emission.constant(shifts, np.int8, "shift")  # -31..30: one byte each in flash
 
     def requantize(self, emission):
         """Lines turning `acc` into output channel `oc` of the pixel at `out`."""
@@ -256,7 +256,7 @@ def emit_transpose_conv(layer, emission):
     weights = emission.constant(filters, np.int8, "filter")
     bias = emission.constant(_bias(layer, 3, out_channels), np.int32, "bias")
     multiplier = emission.constant(multipliers, np.int32, "multiplier")
-    shift = emission.constant(shifts, np.int32, "shift")
+    shift = emission.constant(shifts, np.int8, "shift")
     emission.describe(
         f"TRANSPOSE_CONV {in_h}x{in_w}x{in_c} -> {out_h}x{out_w}x{out_channels}, filter {filter_h}x{filter_w}, "
         f"stride {stride_h}x{stride_w}, padding top {pad_top} left {pad_left}"
@@ -321,7 +321,7 @@ def emit_fully_connected(layer, emission):
     per_channel = np.ndim(multipliers) > 0
     if per_channel:
         multiplier = emission.constant(multipliers, np.int32, "multiplier") + "[unit]"
-        shift = emission.constant(shifts, np.int32, "shift") + "[unit]"
+        shift = emission.constant(shifts, np.int8, "shift") + "[unit]"
     else:
         multiplier, shift = str(int(multipliers)), str(int(shifts))
     emission.describe(
