@@ -1,5 +1,8 @@
 """The interpreter's single-op property cases (single_op_models.CASES), reduced and derandomized, compiled to C:
-every tensor the C writes equals the interpreter's micro flavor, its outputs equal TFLite Micro's."""
+every tensor the C writes equals the interpreter's micro flavor, its outputs equal TFLite Micro's; the
+CMSIS-NN build, run under qemu-arm, writes the same tensors (where a CMSIS-NN tree is at hand)."""
+
+import shutil
 
 import codegen_models
 import numpy as np
@@ -19,6 +22,8 @@ C_SETTINGS = single_op_models.hypothesis_settings(8)
 @pytest.mark.parametrize("case", single_op_models.CASES, ids=lambda case: case.name)
 def test_single_op_models_compile_to_exact_c(case, programs, tmp_path_factory):
     require_tool("gcc")
+    tree = codegen_models.cmsis_tree()
+    emulated = tree is not None and shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-arm")
 
     @C_SETTINGS
     @given(parameters=case.parameters, seed=single_op_models.SEEDS)
@@ -31,5 +36,9 @@ def test_single_op_models_compile_to_exact_c(case, programs, tmp_path_factory):
         result = build.run(program, inputs, folder, trace=True)
         assert codegen_models.traced_mismatches(path, result, inputs) == [], parameters
         np.testing.assert_array_equal(result.outputs, codegen_models.micro_outputs(path, inputs, folder))
+        if emulated:
+            _, program, _ = programs.get(path, build.CORTEX_M4_QEMU, trace=True, cmsis_root=tree)
+            result = build.run(program, inputs[:4], folder, toolchain=build.CORTEX_M4_QEMU, trace=True)
+            assert codegen_models.traced_mismatches(path, result, inputs[:4]) == [], ("CMSIS-NN", parameters)
 
     check()
