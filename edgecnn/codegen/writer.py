@@ -300,7 +300,7 @@ extern "C" {{
 int edgecnn_invoke(const int8_t *input, int8_t *output);
 
 /* Where the input lives inside the arena: quantize straight into it and pass it to edgecnn_invoke to save
- * the copy (and the RAM of a separate input buffer). */
+ * the copy (and the RAM of a separate input buffer). The invoke overwrites it: write it again every time. */
 int8_t *edgecnn_input_buffer(void);
 
 extern const char *const edgecnn_labels[];
