@@ -100,7 +100,7 @@ def fused_lines(fusion, emission):
     consume = ROW_EMITTERS[consumer.name](
         consumer,
         emission,
-        lambda expression: f"ring + (({expression}) % {rows}) * {row_bytes}",
+        lambda expression: f"ring + ({conv.grouped(expression)} % {rows}) * {row_bytes}",
         f"output0 + oy * {consumer_window.output_row_bytes}",
     )
     produce_row = [
@@ -129,7 +129,7 @@ def fused_cmsis_lines(fusion, emission):
     )
     consume = cmsis.ROW_CALLS[consumer.name](consumer).lines(
         emission,
-        lambda expression: f"ring + (({expression}) % {rows}) * {row_bytes}",
+        lambda expression: f"ring + ({conv.grouped(expression)} % {rows}) * {row_bytes}",
         f"output0 + oy * {consumer_window.output_row_bytes}",
     )
     produce_row = [

@@ -137,9 +137,16 @@ def _row_lines(window, output_row, pixel):
     return [*window.row_open(), f"int8_t *out_row = {output_row};", *window.column_open(), *indent(pixel), "}"]
 
 
+def grouped(expression):
+    """`expression` safe to multiply: a name or an already parenthesized expression as it is."""
+    if expression.isidentifier() or (expression.startswith("(") and expression.endswith(")")):
+        return expression
+    return f"({expression})"
+
+
 def contiguous_rows(base, row_bytes):
     """Input row `expression` of a tensor stored whole at `base`."""
-    return lambda expression: f"{base} + ({expression}) * {row_bytes}"
+    return lambda expression: f"{base} + {grouped(expression)} * {row_bytes}"
 
 
 def whole_op(window, row_lines):
