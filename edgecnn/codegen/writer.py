@@ -244,19 +244,20 @@ def _shape_text(tensor):
 
 
 def _output_macros(graph, memory_plan):
-    """Where each output sits in the output buffer, for models with several (EDGECNN_OUTPUT_* is output 0)."""
-    if len(graph.output_indices) == 1:
-        return ""
-    lines = [f"#define EDGECNN_OUTPUT_COUNT {len(graph.output_indices)}"]
-    for number, index in enumerate(graph.output_indices):
-        tensor = graph.tensors[index]
-        scale, zero_point = quantization(tensor)
-        lines += [
-            f"#define EDGECNN_OUTPUT{number}_OFFSET {memory_plan.buffer_of[index].offset}",
-            f"#define EDGECNN_OUTPUT{number}_BYTES {tensor.nbytes}",
-            f"#define EDGECNN_OUTPUT{number}_SCALE {c_float(scale)}",
-            f"#define EDGECNN_OUTPUT{number}_ZERO_POINT {zero_point}",
-        ]
+    """How many outputs there are and their sizes (an initializer), and for models with several where each sits
+    in the output buffer (EDGECNN_OUTPUT_SCALE and _ZERO_POINT are output 0's)."""
+    sizes = ", ".join(str(graph.tensors[index].nbytes) for index in graph.output_indices)
+    lines = [f"#define EDGECNN_OUTPUT_COUNT {len(graph.output_indices)}", f"#define EDGECNN_OUTPUT_SIZES {{{sizes}}}"]
+    if len(graph.output_indices) > 1:
+        for number, index in enumerate(graph.output_indices):
+            tensor = graph.tensors[index]
+            scale, zero_point = quantization(tensor)
+            lines += [
+                f"#define EDGECNN_OUTPUT{number}_OFFSET {memory_plan.buffer_of[index].offset}",
+                f"#define EDGECNN_OUTPUT{number}_BYTES {tensor.nbytes}",
+                f"#define EDGECNN_OUTPUT{number}_SCALE {c_float(scale)}",
+                f"#define EDGECNN_OUTPUT{number}_ZERO_POINT {zero_point}",
+            ]
     return "\n".join(lines) + "\n"
 
 
