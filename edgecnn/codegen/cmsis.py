@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from edgecnn.codegen.ops.common import nhwc, quantization
+from edgecnn.codegen.ops.common import indent, nhwc, quantization
 from edgecnn.reference import activations, kernels_basic, kernels_conv
 from edgecnn.reference.kernels_common import output_range, padding_for, per_channel_multipliers
 
@@ -144,30 +144,43 @@ class RowCall:
     extra_parameter: str = ""  # depthwise: ch_mult
 
     def lines(self, emission, input_row, output_row, scratch="scratch"):
-        """C for output row `oy`: input rows through `input_row(expression)`, the row written at `output_row`."""
-        span = (self.layer.constant(1).shape[1] - 1) * self._geometry()["dilation"][0] + 1
-        in_h = self._geometry()["input"][0]
-        stride_h, pad_top = self._geometry()["stride"][0], self._geometry()["padding"][0]
+        """C for output row `oy`: input rows through `input_row(expression)`, the row written at `output_row`.
+        check_lines() must have run before the first row."""
+        geometry = self._geometry()
+        in_h, (stride_h, pad_top) = geometry["input"][0], (geometry["stride"][0], geometry["padding"][0])
         rows = [
             f"const int in_y0 = oy * {stride_h} - {pad_top};",
             "const int first = in_y0 > 0 ? in_y0 : 0;",
-            f"const int end = in_y0 + {span} < {in_h} ? in_y0 + {span} : {in_h};",
+            f"const int end = in_y0 + {self._span()} < {in_h} ? in_y0 + {self._span()} : {in_h};",
         ]
-        return rows + self._call(emission, "first - in_y0", "end - first", 1, input_row("first"), output_row, scratch)
+        declarations = self._declarations(emission, "first - in_y0", "end - first", 1, scratch)
+        return rows + declarations + self._invocation(emission, input_row("first"), output_row)
+
+    def check_lines(self, emission):
+        """Before the row calls, once: CMSIS-NN's buffer for a row is no larger than the plan reserved."""
+        rows = min(self._span(), self._geometry()["input"][0])
+        declarations = self._declarations(emission, 0, rows, 1, "0")
+        return ["{", *indent(declarations[1:] + self._check()), "}"]
 
     def whole_call(self, emission):
         """The layer as one call over the whole tensor."""
         geometry = self._geometry()
-        return self._call(
-            emission, geometry["padding"][0], geometry["input"][0], geometry["output"][0], emission.input(0),
-            emission.output(0), "scratch",
+        declarations = self._declarations(
+            emission, geometry["padding"][0], geometry["input"][0], geometry["output"][0], "scratch"
         )
+        return declarations + self._check() + self._invocation(emission, emission.input(0), emission.output(0))
+
+    def _span(self):
+        return (self.layer.constant(1).shape[1] - 1) * self._geometry()["dilation"][0] + 1
 
     def _geometry(self):
         filter_h, filter_w = self.layer.constant(1).shape[1:3]
         return _geometry(self.layer, filter_h, filter_w, self.filter_channels)
 
-    def _call(self, emission, pad_top, input_rows, output_rows, source, target, scratch):
+    def _function(self):
+        return f"arm_{self.kind}_wrapper_s8"
+
+    def _declarations(self, emission, pad_top, input_rows, output_rows, scratch):
         layer, out_channels = self.layer, self.out_channels
         names = per_channel_constants(layer, emission, out_channels)
         filter_h, filter_w = layer.constant(1).shape[1:3]
@@ -180,8 +193,6 @@ class RowCall:
         _, output_zero_point = quantization(layer.outputs[0])
         low, high = output_range(layer.call())
         structure = "dw_conv" if self.kind == "depthwise_conv" else "conv"
-        function = f"arm_{self.kind}_wrapper_s8"
-        reserved = "EDGECNN_SCRATCH(" + ", ".join(str(self.scratch[build]) for build in ("dsp", "mve")) + ")"
         return [
             f"const cmsis_nn_context context = {{{scratch if any(self.scratch.values()) else '0'}, "
             f"{max(self.scratch.values())}}};",
@@ -194,14 +205,20 @@ class RowCall:
             f"const cmsis_nn_dims filter_dims = {_dims(1, filter_h, filter_w, self.filter_channels)};",
             f"const cmsis_nn_dims bias_dims = {_dims(1, 1, 1, out_channels)};",
             f"const cmsis_nn_dims output_dims = {_dims(1, output_rows, out_w, out_channels)};",
-            *_buffer_check(
-                f"{function}_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)", reserved
-            ),
-            *_call_checked(
-                f"{function}(&context, &parameters, &quantization, &input_dims, {source}, &filter_dims, "
-                f"{names['filter']}, &bias_dims, {names['bias']}, &output_dims, {target})"
-            ),
         ]
+
+    def _check(self):
+        reserved = "EDGECNN_SCRATCH(" + ", ".join(str(self.scratch[build]) for build in ("dsp", "mve")) + ")"
+        return _buffer_check(
+            f"{self._function()}_get_buffer_size(&parameters, &input_dims, &filter_dims, &output_dims)", reserved
+        )
+
+    def _invocation(self, emission, source, target):
+        names = per_channel_constants(self.layer, emission, self.out_channels)
+        return _call_checked(
+            f"{self._function()}(&context, &parameters, &quantization, &input_dims, {source}, &filter_dims, "
+            f"{names['filter']}, &bias_dims, {names['bias']}, &output_dims, {target})"
+        )
 
     def whole(self, emission):
         """The layer: the row calls in order."""
@@ -210,7 +227,7 @@ class RowCall:
         window = conv.window_of(self.layer)
         input_row = conv.contiguous_rows(emission.input(0), window.input_row_bytes)
         output_row = f"{emission.output(0)} + oy * {window.output_row_bytes}"
-        return conv.whole_op(window, self.lines(emission, input_row, output_row))
+        return self.check_lines(emission) + conv.whole_op(window, self.lines(emission, input_row, output_row))
 
 
 def _row_geometries(layer, filter_h, filter_w, filter_channels):

@@ -124,10 +124,10 @@ def fused_cmsis_lines(fusion, emission):
     producer_window, consumer_window = conv.window_of(producer), conv.window_of(consumer)
     rows, row_bytes = fusion.rows, fusion.row_bytes
     ring_row = f"ring + (oy % {rows}) * {row_bytes}"
-    produce = cmsis.ROW_CALLS[producer.name](producer).lines(
-        emission, conv.contiguous_rows("input0", producer_window.input_row_bytes), ring_row
-    )
-    consume = cmsis.ROW_CALLS[consumer.name](consumer).lines(
+    producer_call, consumer_call = cmsis.ROW_CALLS[producer.name](producer), cmsis.ROW_CALLS[consumer.name](consumer)
+    checks = producer_call.check_lines(emission) + consumer_call.check_lines(emission)
+    produce = producer_call.lines(emission, conv.contiguous_rows("input0", producer_window.input_row_bytes), ring_row)
+    consume = consumer_call.lines(
         emission,
         lambda expression: f"ring + ({conv.grouped(expression)} % {rows}) * {row_bytes}",
         f"output0 + oy * {consumer_window.output_row_bytes}",
@@ -138,7 +138,7 @@ def fused_cmsis_lines(fusion, emission):
         f"memcpy(ring + (oy % {rows} + {rows}) * {row_bytes}, {ring_row}, {row_bytes});",
         f"EDGECNN_TRACE_PART({fusion.tensor}, oy * {row_bytes}, {ring_row}, {row_bytes});",
     ]
-    return _fused_loops(fusion, consumer_window, produce_row, consume)
+    return checks + _fused_loops(fusion, consumer_window, produce_row, consume)
 
 
 def _fused_loops(fusion, consumer_window, produce_row, consume):
