@@ -160,7 +160,9 @@ class RowCall:
         """Before the row calls, once: CMSIS-NN's buffer for a row is no larger than the plan reserved."""
         rows = min(self._span(), self._geometry()["input"][0])
         declarations = self._declarations(emission, 0, rows, 1, "0")
-        return ["{", *indent(declarations[1:] + self._check()), "}"]
+        needed = ("parameters", "input_dims", "filter_dims", "output_dims")
+        kept = [line for line in declarations if any(f" {name} = " in line for name in needed)]
+        return ["{", *indent(kept + self._check()), "}"]
 
     def whole_call(self, emission):
         """The layer as one call over the whole tensor."""
