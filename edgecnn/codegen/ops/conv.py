@@ -28,6 +28,11 @@ def _bias(layer, position, channels):
     return np.zeros(channels, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
 
 
+def compact_type(values):
+    """The smallest of int16 and int32 that holds `values`: flash for the portable build's biases."""
+    return np.int16 if np.abs(np.asarray(values, np.int64)).max(initial=0) < 2**15 else np.int32
+
+
 def _requantize_lines(emission, accumulator, multiplier, shift, zero_point, low, high, target):
     requantize = emission.helper("requantize")
     lines = [f"{accumulator} = {requantize}({accumulator}, {multiplier}, {shift}) + {zero_point};"]
@@ -112,7 +117,8 @@ class _ConvConstants:
         )
         self.low, self.high = output_range(layer.call())
         self.weights = emission.constant(layer.constant(1), np.int8, "filter")
-        self.bias = emission.constant(_bias(layer, 2, out_channels), np.int32, "bias")
+        bias = _bias(layer, 2, out_channels)
+        self.bias = emission.constant(bias, compact_type(bias), "bias")
         self.multiplier = emission.constant(multipliers, np.int32, "multiplier")
         self.shift = emission.constant(shifts, np.int8, "shift")  # -31..30: one byte each in flash
 
@@ -261,7 +267,8 @@ def emit_transpose_conv(layer, emission):
     )
     low, high = output_range(layer.call())
     weights = emission.constant(filters, np.int8, "filter")
-    bias = emission.constant(_bias(layer, 3, out_channels), np.int32, "bias")
+    bias_values = _bias(layer, 3, out_channels)
+    bias = emission.constant(bias_values, compact_type(bias_values), "bias")
     multiplier = emission.constant(multipliers, np.int32, "multiplier")
     shift = emission.constant(shifts, np.int8, "shift")
     emission.describe(
@@ -337,10 +344,11 @@ def emit_fully_connected(layer, emission):
     )
     source, output = emission.input(0), emission.output(0)
     if folded_bias is not None:
-        bias = emission.constant(folded_bias, np.int32, "bias")
+        bias = emission.constant(folded_bias, compact_type(folded_bias), "bias")
         term = f"(w[k]{plus(weight_offset)}) * x[k]" if weight_offset else "w[k] * x[k]"
     else:
-        bias = emission.constant(_bias(layer, 2, units), np.int32, "bias")
+        bias_values = _bias(layer, 2, units)
+        bias = emission.constant(bias_values, compact_type(bias_values), "bias")
         term = f"(w[k]{plus(weight_offset)}) * (x[k]{plus(-input_zero_point)})"
     return [
         f"for (int row = 0; row < {rows}; ++row) {{",
