@@ -144,10 +144,13 @@ def _cmsis_plan(checked, codes, scratch, own_bytes, fusions):
         )
 
     no_overlap = list(own_bytes)
-    best = plan_with(no_overlap, TRIAL_ROUNDS).arena_bytes
+    first = plan_with(no_overlap, TRIAL_ROUNDS)
+    best = first.arena_bytes
     for code in codes:
         if code.cmsis is None or code.cmsis.whole_lines is None or code.layer.index in no_overlap:
             continue
+        if not first.overlapping(code.layer):
+            continue  # whole-tensor calls already
         trial = plan_with([*no_overlap, code.layer.index], TRIAL_ROUNDS).arena_bytes
         if trial <= best:
             no_overlap.append(code.layer.index)
