@@ -7,6 +7,7 @@ this module means `edgecnn --help` and `import edgecnn.cli` never import TensorF
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -51,10 +52,13 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, context):
+        warnings.showwarning = show_warning
         try:
             return super().invoke(context)
         except EdgecnnError as error:
             fail(str(error), error.exit_code)
+        except KeyboardInterrupt:  # before click turns it into Abort, which first prints an empty line
+            fail("interrupted", INTERRUPTED_EXIT_CODE)
         except BrokenPipeError:
             # `edgecnn ... | head`: the reader left. Stop as a tool killed by SIGPIPE would, without
             # Python's "Exception ignored" noise when it flushes stdout at exit.
@@ -84,6 +88,11 @@ def fail(message, exit_code):
     """The one way a command fails: `error: <message>` on one line of stderr, then `exit_code`."""
     click.echo("error: " + " ".join(str(message).split()), err=True)
     raise SystemExit(exit_code)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one `warning: ...` line on stderr, like errors (no file name and source line)."""
+    click.echo("warning: " + " ".join(str(message).split()), err=True)
 
 
 def silence_stdout():

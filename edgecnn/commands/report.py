@@ -17,15 +17,17 @@ def print_summary(report):
 @click.option("--quantized", "quantized_model", required=True, type=click.Path(dir_okay=False),
               metavar="FILE.tflite")
 @click.option("--dataset", "dataset_spec", required=True, metavar="SPEC",
-              help="Evaluated on its test split (a folder: a fixed 20% of it).")
-@click.option("--limit", type=options.Count(), help="Evaluate only the first N test images.")
+              help="A dataset name or a folder of class sub-folders (or of train/ and test/ folders).")
+@options.dataset_reading("Images to evaluate (default: the test split; every image of a plain folder).")
+@click.option("--limit", type=options.Count(), help="Evaluate only the first N images.")
 @click.option("--backend", default="auto", show_default=True, help="Runtime for the .tflite model.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
-def command(float_model, quantized_model, dataset_spec, limit, backend, out_dir):
+def command(float_model, quantized_model, dataset_spec, split, cache, limit, backend, out_dir):
     """Evaluate MODEL.keras and FILE.tflite on the same images; write report.json, report.md, report.html."""
     from edgecnn.report.evaluate import build_report, write_report
 
-    report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend)
+    report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend, split, cache)
     write_report(report, images, out_dir)
+    click.echo(f"evaluated {report['evaluated']}")
     print_summary(report)
     click.echo(f"wrote {out_dir}/report.json, report.md, report.html")
