@@ -52,9 +52,10 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, context):
-        warnings.showwarning = show_warning
         try:
-            return super().invoke(context)
+            with warnings.catch_warnings():
+                warnings.showwarning = show_warning
+                return super().invoke(context)
         except EdgecnnError as error:
             fail(str(error), error.exit_code)
         except KeyboardInterrupt:  # before click turns it into Abort, which first prints an empty line

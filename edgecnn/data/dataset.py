@@ -104,6 +104,11 @@ class Dataset:
         """The same images at `preprocessing`'s size and channel count."""
         raise NotImplementedError
 
+    def prepare(self, progress=True):
+        """Ready for many passes (training's epochs): a folder decodes every file into the cache now and comes
+        back without the unreadable ones; images in memory are ready already."""
+        return self
+
     def describe(self, count=None):
         """'1,000 images of photos/ (split test)': what a command says it used."""
         count = len(self) if count is None else count

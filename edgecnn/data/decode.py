@@ -39,18 +39,48 @@ def decode_file(path, size=None):
     With `size` (height, width), a JPEG is decoded at the smallest of its reduced scales that is still at least
     that big; the caller resizes the rest of the way. Raises UnreadableImage.
     """
+    pixels = np.asarray(_decode(path, size))
+    return np.ascontiguousarray(pixels[:, :, None] if pixels.ndim == 2 else pixels)
+
+
+def read_image(path, preprocessing):
+    """The file's pixels at the model's size and channel count: (H, W, C) uint8. Raises UnreadableImage.
+
+    The same as `preprocessing.prepare_pixels([decode_file(path, (H, W))])[0]`, without the copies.
+    """
+    image = _decode(path, (preprocessing.height, preprocessing.width))
+    try:
+        return preprocessing.prepare_image(image)
+    except Exception as error:  # a shape Preprocessing refuses; counted like any unreadable file
+        raise UnreadableImage(str(error)) from None
+
+
+def read_native(path):
+    """The file's pixels at its own size (no reduced decoding). Raises UnreadableImage."""
+    return decode_file(path, None)
+
+
+def _decode(path, size):
+    """The upright image of `path` as a loaded Pillow image in mode "L" or "RGB"."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            orientation = _orientation(image)
             if size is not None:
                 height, width = size
-                if _orientation(image) in SWAPPING_ORIENTATIONS:
+                if orientation in SWAPPING_ORIENTATIONS:
                     height, width = width, height
                 # Must come before anything loads the pixels; a no-op for formats without reduced decoding.
                 image.draft(image.mode, (width, height))
-            upright = ImageOps.exif_transpose(image)
-            return _to_uint8(upright)
+            if orientation != 1:
+                image = ImageOps.exif_transpose(image)
+            else:
+                image.load()
+            result = _to_gray_or_rgb(image)
+            if result.width == 0 or result.height == 0:
+                raise UnreadableImage("the image has no pixels")
+            return result
     except UnidentifiedImageError:
         raise UnreadableImage("not an image Pillow can identify") from None
     except Image.DecompressionBombError as error:
@@ -61,20 +91,6 @@ def decode_file(path, size=None):
         raise UnreadableImage(text.splitlines()[0][:120]) from None
 
 
-def read_image(path, preprocessing):
-    """The file's pixels at the model's size and channel count: (H, W, C) uint8. Raises UnreadableImage."""
-    pixels = decode_file(path, (preprocessing.height, preprocessing.width))
-    try:
-        return preprocessing.prepare_pixels([pixels])[0]
-    except Exception as error:  # a shape Preprocessing refuses; counted like any unreadable file
-        raise UnreadableImage(str(error)) from None
-
-
-def read_native(path):
-    """The file's pixels at its own size (no reduced decoding). Raises UnreadableImage."""
-    return decode_file(path, None)
-
-
 def _orientation(image):
     try:
         return int(image.getexif().get(EXIF_ORIENTATION, 1))
@@ -82,26 +98,21 @@ def _orientation(image):
         return 1
 
 
-def _to_uint8(image):
+def _to_gray_or_rgb(image):
+    from PIL import Image
+
     mode = image.mode
     if mode in SIXTEEN_BIT_MODES:
         values = np.asarray(image).astype(np.int64)
         # Round to nearest: 65535 -> 255, 32896 -> 128 (Pillow's own I;16 -> L conversion clips at 255).
-        pixels = ((np.clip(values, 0, 65535) * 255 + 32767) // 65535).astype(np.uint8)
-    elif mode == "F":
-        pixels = np.clip(np.rint(np.asarray(image, np.float32)), 0, 255).astype(np.uint8)
-    elif mode in GRAY_MODES:
-        pixels = np.asarray(image.convert("L"))
-    elif mode == "RGB":
-        pixels = np.asarray(image)
-    elif mode in ("RGBA", "RGBa", "PA", "P") and (mode != "P" or "transparency" in image.info):
+        return Image.fromarray(((np.clip(values, 0, 65535) * 255 + 32767) // 65535).astype(np.uint8), "L")
+    if mode == "F":
+        return Image.fromarray(np.clip(np.rint(np.asarray(image, np.float32)), 0, 255).astype(np.uint8), "L")
+    if mode in ("L", "RGB"):
+        return image
+    if mode in GRAY_MODES:
+        return image.convert("L")
+    if mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in image.info):
         # Alpha is dropped, not composited: the colour under a transparent pixel is what the file stores.
-        pixels = np.asarray(image.convert("RGBA"))[:, :, :3]
-    else:  # P without transparency, CMYK, YCbCr, LAB, HSV, RGBX
-        pixels = np.asarray(image.convert("RGB"))
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if pixels.size == 0:
-        raise UnreadableImage("the image has no pixels")
-    return np.ascontiguousarray(pixels)
-
+        return image.convert("RGBA").convert("RGB")
+    return image.convert("RGB")  # P without transparency, CMYK, YCbCr, LAB, HSV, RGBX

@@ -1,8 +1,9 @@
 """A dataset of image files, decoded only when its pixels are asked for, in parallel, through the cache.
 
-Decoding runs in a thread pool (Pillow releases the GIL while it decodes and resizes) with at most
-IN_FLIGHT_PER_WORKER files per thread queued, so no more than a few full-resolution images exist at any time
-and memory does not grow with the folder. Results come back in order. A file that cannot be decoded is
+Decoding runs in a thread pool (Pillow releases the GIL while it decodes and resizes; twice as many threads as
+cores keep the cores busy while others run the Python in between) with at most IN_FLIGHT_PER_WORKER files per
+thread queued. Only a running decode holds a full-resolution image, so there are never more than the threads
+of those, and memory does not grow with the folder. Results come back in order. A file that cannot be decoded is
 skipped; each read that met such files says so in one warning, and the dataset leaves them out afterwards.
 """
 
@@ -20,6 +21,7 @@ from edgecnn.data.dataset import DEFAULT_BATCH_SIZE, Batch, Dataset
 from edgecnn.errors import DatasetError
 
 IN_FLIGHT_PER_WORKER = 2
+THREADS_PER_CORE = 2
 MAX_WORKERS = 8
 # Reads of more images than this draw a progress bar (on a terminal).
 PROGRESS_MINIMUM = 300
@@ -31,7 +33,7 @@ def worker_count():
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         available = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, available))
+    return max(1, min(MAX_WORKERS, THREADS_PER_CORE * available))
 
 
 class FileReader:
@@ -46,6 +48,7 @@ class FileReader:
         self.workers = workers or worker_count()
         self.unreadable = {}  # path -> reason
         self.reported = set()
+        self.entries = {}  # path -> its cache entry, once read: later reads skip the stat and the key
         self.lock = threading.Lock()
 
     def read_one(self, path):
@@ -70,6 +73,7 @@ class FileReader:
                 raise decode.UnreadableImage(error.strerror or str(error)) from None
             pixels = self.cache.load(key, self.preprocessing.input_shape)
             if pixels is not None:
+                self.entries[path] = self.cache.pixels_path(key)
                 return pixels
             reason = self.cache.load_unreadable(key)
             if reason is not None:
@@ -82,7 +86,21 @@ class FileReader:
             raise
         if key is not None:
             self.cache.store(key, pixels)
+            self.entries[path] = self.cache.pixels_path(key)
         return pixels
+
+    def read_again(self, path):
+        """Pixels of a file read before: straight from its cache entry when it has one (training's epochs)."""
+        entry = self.entries.get(path)
+        if entry is not None:
+            shape = self.preprocessing.input_shape
+            try:
+                data = np.fromfile(entry, np.uint8)
+                if data.size == shape[0] * shape[1] * shape[2]:
+                    return data.reshape(shape)
+            except OSError:
+                pass
+        return self.read_one(path)
 
     def read_many(self, paths, limit=None, progress=None):
         """Yield (position, pixels) for the readable files among `paths`, in order, at most `limit` of them."""
@@ -263,7 +281,7 @@ class FileDataset(Dataset):
         shape = self.reader.preprocessing.input_shape
         out = np.zeros((len(positions), *shape), np.uint8)
         for row, position in enumerate(positions):
-            pixels = self.reader.read_one(self._paths[position])
+            pixels = self.reader.read_again(self._paths[position])
             if pixels is not None:  # gone since `prepare`: a blank image rather than a crashed epoch
                 out[row] = pixels
         return out

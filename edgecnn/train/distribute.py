@@ -158,6 +158,7 @@ def check_own_port(task):
     if not port.isdigit():
         raise ConfigurationError(f"TF_CONFIG address {task.address!r} of {task.job} {task.index} has no port")
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds: only a listener is in the way
     try:
         probe.bind(("", int(port)))
     except OSError as error:

@@ -14,7 +14,7 @@ import numpy as np
 
 from edgecnn import artifacts, atomic, extras
 from edgecnn.artifacts import ModelMetadata
-from edgecnn.data import Preprocessing, open_dataset
+from edgecnn.data import Dataset, Preprocessing, open_dataset
 from edgecnn.errors import ConfigurationError, EdgecnnError, ModelFileError
 from edgecnn.train import batches, distribute, loop, outputs, resume
 
@@ -110,11 +110,17 @@ def train_model(model_name, dataset_spec, out_dir, epochs=5, batch_size=64, inpu
     private_cache = None
     if cache is False:
         private_cache = work.image_cache() if is_chief else pathlib.Path(tempfile.mkdtemp(prefix="edgecnn-images-"))
+    import tensorflow as tf
+
     try:
         return _train(model_name, from_file, dataset_spec, out_dir, work, epochs, batch_size, input_size, seed,
                       learning_rate, augment, log, model_options, split or "train", limit,
                       cache if private_cache is None else private_cache, tf_strategy, strategy_name, cluster,
                       (scale, mean, std))
+    except tf.errors.OpError as error:  # outside the epochs: a peer that failed before or after them
+        if cluster is None:
+            raise
+        raise distribute.PeerUnreachable(_lost_peer_message(error, cluster)) from None
     finally:
         if private_cache is not None and not is_chief:
             import shutil
@@ -145,8 +151,8 @@ def _train(model_name, from_file, dataset_spec, out_dir, work, epochs, batch_siz
     test_set = None
     if split == "train" and _has_test_split(dataset_spec):
         test_set = open_dataset(dataset_spec, split="test", preprocessing=preprocessing, cache=cache)
-    train_set = _prepare(train_set)
-    test_set = _prepare(test_set) if test_set is not None else None
+    train_set = train_set.prepare()
+    test_set = test_set.prepare() if test_set is not None else None
     if len(train_set) < 2:
         raise ConfigurationError(f"{train_set.describe()} are too few to train on (at least 2 are needed)")
     with tf_strategy.scope():
@@ -174,8 +180,8 @@ def _train(model_name, from_file, dataset_spec, out_dir, work, epochs, batch_siz
         first_epoch = resume.broadcast_from_chief(tf_strategy, list(model.weights) + list(optimizer.variables),
                                                   first_epoch)
     if first_epoch and log:
-        where = f" in {work.path}" if is_chief else " (the chief's checkpoint)"
-        log(f"resuming after epoch {first_epoch} of {epochs} from the checkpoint{where}")
+        where = f"the checkpoint in {work.path}" if is_chief else "the chief's checkpoint"
+        log(f"resuming after epoch {first_epoch} of {epochs} from {where}")
     replicas = tf_strategy.num_replicas_in_sync
     order = np.random.default_rng(seed).permutation(len(train_set))
     validation, training = order[: _validation_count(len(order))], order[_validation_count(len(order)):]
@@ -223,7 +229,7 @@ def _train(model_name, from_file, dataset_spec, out_dir, work, epochs, batch_siz
         raise distribute.PeerUnreachable(_lost_peer_message(error, cluster, done, epochs)) from None
     metadata = ModelMetadata(labels=train_set.class_names, preprocessing=preprocessing,
                              model_name=pathlib.Path(model_name).stem if from_file else model_name,
-                             dataset=str(dataset_spec) if not hasattr(dataset_spec, "batches") else train_set.name)
+                             dataset=train_set.name if isinstance(dataset_spec, Dataset) else str(dataset_spec))
     model_path = None
     if is_chief:
         model_path = outputs.save_outputs(out_dir, model, metadata, history, test_accuracy, seed)
@@ -277,12 +283,7 @@ def _validation_count(count):
 
 
 def _has_test_split(dataset_spec):
-    return not hasattr(dataset_spec, "batches")
-
-
-def _prepare(dataset):
-    """Decode a folder's files into the cache now (each epoch then reads them back); arrays are ready."""
-    return dataset.prepare() if hasattr(dataset, "prepare") else dataset
+    return not isinstance(dataset_spec, Dataset)  # a Dataset given directly is all there is
 
 
 def _interrupted_message(done, epochs, work, is_chief):
@@ -294,10 +295,16 @@ def _interrupted_message(done, epochs, work, is_chief):
     return "interrupted before the first epoch ended; nothing was written"
 
 
-def _lost_peer_message(error, cluster, done, epochs):
-    text = distribute.first_line(error)
+def _lost_peer_message(error, cluster, done=None, epochs=None):
+    text = str(error)
+    cause = re.search(r"aborted by: ([^\n]+)", text)
+    details = [line.strip() for line in text.splitlines()
+               if line.strip() and "Graph execution error" not in line and not line.startswith("Detected at")]
+    text = (cause.group(1) if cause else details[0] if details else type(error).__name__)[:160]
     match = re.search(r"/job:(\w+)/replica:\d+/task:(\d+)", str(error))
     task = cluster.task_named(match.group(1), int(match.group(2))) if match else None
     who = f"{task}" if task is not None and task != cluster.this else "a peer worker"
+    if done is None:
+        return f"lost contact with {who} ({text}); start every worker again with the same command"
     return (f"lost contact with {who} after epoch {done} of {epochs} ({text}); start every worker again with "
-            f"the same command to resume")
+            f"the same command to resume after epoch {done}")
