@@ -134,7 +134,7 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path, 
                 "--peer-timeout", "60", "--out", outs[index], TF_CONFIG=tf_config(ports, index))
             for index in range(2)]
     results = [run.finish(timeout=300) for run in runs]
-    for code, lines, errors in results:
+    for code, _, errors in results:
         assert code == 0, errors
     assert results[0][1][-1].startswith(f"wrote {outs[0] / 'model.keras'}: test top-1 ")
     assert "(multi-worker, 2 replicas)" in results[0][1][-1]
