@@ -45,7 +45,8 @@ def _frame_size(context, parameter, value):
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--dataset", help="Also measure top-1 accuracy on this dataset (name or folder).")
 @options.dataset_reading("Images of --dataset (default: the test split; every image of a plain folder).")
-@click.option("--limit", type=options.Count(), help="Use only the first N images of --dataset for accuracy.")
+@click.option("--limit", type=options.Count(), metavar="N",
+              help="Use only the first N images of --dataset for accuracy.")
 @click.option(
     "--frame-size",
     callback=_frame_size,

@@ -19,7 +19,7 @@ def print_summary(report):
 @click.option("--dataset", "dataset_spec", required=True, metavar="SPEC",
               help="A dataset name or a folder of class sub-folders (or of train/ and test/ folders).")
 @options.dataset_reading("Images to evaluate (default: the test split; every image of a plain folder).")
-@click.option("--limit", type=options.Count(), help="Evaluate only the first N images.")
+@click.option("--limit", type=options.Count(), metavar="N", help="Evaluate only the first N images.")
 @click.option("--backend", default="auto", show_default=True, help="Runtime for the .tflite model.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 def command(float_model, quantized_model, dataset_spec, split, cache, limit, backend, out_dir):

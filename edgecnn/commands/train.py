@@ -12,7 +12,7 @@ from edgecnn.train.distribute import PEER_TIMEOUT_SECONDS, STRATEGIES
               help="A dataset name (mnist-sample, shapes, mnist, fashion-mnist, cifar10) or a folder of class "
                    "sub-folders (or of train/ and test/ or val/ folders).")
 @options.dataset_reading("Images to train on (default: train; the test split is evaluated after training).")
-@click.option("--limit", type=options.Count(), help="Train on a seeded random N of those images.")
+@click.option("--limit", type=options.Count(), metavar="N", help="Train on a seeded random N of those images.")
 @click.option("--epochs", default=5, show_default=True)
 @click.option("--batch-size", default=64, show_default=True, help="Global batch size, split across replicas.")
 @click.option("--input-size", metavar="HxW", help="Input size (default: the model's).")

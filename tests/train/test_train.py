@@ -109,3 +109,32 @@ def test_a_logits_model_file_trains_and_mismatches_are_one_line(tmp_path):
         assert result.exit_code == 2 and result.output.startswith("error: ") and expected in result.output, (
             arguments, result.output)
         assert result.output.count("\n") == 1
+
+
+def test_a_split_layout_folder_trains_without_a_cache_and_leaves_nothing_behind(tmp_path):
+    import os
+
+    import keras
+    from PIL import Image
+
+    from edgecnn.data import load_dataset
+
+    shapes = load_dataset("shapes", split="test")
+    root = tmp_path / "shipped"
+    for index in range(48):
+        split = "val" if index % 4 == 0 else "train"
+        target = root / split / shapes.class_names[shapes.labels[index]] / f"{index}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(shapes.images[index]).save(target)
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3), keras.layers.Softmax()])
+    model.save(tmp_path / "small.keras")
+    shared_cache = os.environ["EDGECNN_IMAGE_CACHE"]
+    before = sorted(os.listdir(shared_cache))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "small.keras"), "--dataset", str(root),
+                                       "--no-cache", "--epochs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "trained on 36 images of" in result.output and "(split train)" in result.output
+    assert json.loads((out / "history.json").read_text())["test_accuracy"] is not None  # on val/
+    assert not (out / ".edgecnn-work").exists() and sorted(os.listdir(shared_cache)) == before
