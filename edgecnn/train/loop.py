@@ -97,13 +97,13 @@ def run_epochs(steps, train_feed, validation_feed, first_epoch, epochs, history,
     iterator = iter(train_feed.distributed(first_epoch, epochs))
     step_count = train_feed.plan.steps_per_epoch
     for epoch in range(first_epoch, epochs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         totals = np.zeros(3)
         with progress_bar.Progress(step_count, f"epoch {epoch + 1}/{epochs}", unit="steps") as bar:
             for _ in range(step_count):
                 totals += steps.train_step(iterator).numpy()
                 bar.advance()
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
         validation_loss, validation_accuracy = evaluate(steps, validation_feed)
         record = {
             "loss": totals[0] / totals[2],
@@ -111,6 +111,7 @@ def run_epochs(steps, train_feed, validation_feed, first_epoch, epochs, history,
             "val_loss": validation_loss,
             "val_accuracy": validation_accuracy,
             "epoch_seconds": seconds,
+            "epoch_cpu_seconds": cpu_seconds,  # of every thread of this process: steady on a busy machine
         }
         for key, value in record.items():
             history.setdefault(key, []).append(float(value))

@@ -8,6 +8,7 @@ Either way batches come from the same plan (edgecnn.train.batches), so the same 
 import dataclasses
 import pathlib
 import re
+import shutil
 import tempfile
 
 import numpy as np
@@ -123,8 +124,6 @@ def train_model(model_name, dataset_spec, out_dir, epochs=5, batch_size=64, inpu
         raise distribute.PeerUnreachable(_lost_peer_message(error, cluster)) from None
     finally:
         if private_cache is not None and not is_chief:
-            import shutil
-
             shutil.rmtree(private_cache, ignore_errors=True)
 
 
