@@ -7,6 +7,7 @@ this module means `edgecnn --help` and `import edgecnn.cli` never import TensorF
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -53,9 +54,13 @@ class LazyGroup(click.Group):
 
     def invoke(self, context):
         try:
-            return super().invoke(context)
+            with warnings.catch_warnings():
+                warnings.showwarning = show_warning
+                return super().invoke(context)
         except EdgecnnError as error:
             fail(str(error), error.exit_code)
+        except KeyboardInterrupt:  # before click turns it into Abort, which first prints an empty line
+            fail("interrupted", INTERRUPTED_EXIT_CODE)
         except BrokenPipeError:
             # `edgecnn ... | head`: the reader left. Stop as a tool killed by SIGPIPE would, without
             # Python's "Exception ignored" noise when it flushes stdout at exit.
@@ -86,6 +91,11 @@ def fail(message, exit_code):
     """The one way a command fails: `error: <message>` on one line of stderr, then `exit_code`."""
     click.echo("error: " + short_reason(message, MESSAGE_LIMIT), err=True)
     raise SystemExit(exit_code)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one `warning: ...` line on stderr, like errors (no file name and source line)."""
+    click.echo("warning: " + " ".join(str(message).split()), err=True)
 
 
 def silence_stdout():

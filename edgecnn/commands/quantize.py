@@ -10,14 +10,16 @@ from edgecnn.commands import options
 @click.option("--calibration", "calibration_spec", metavar="SPEC",
               help="Dataset for calibration: a name (mnist-sample, shapes, ...) or a folder of class sub-folders.")
 @click.option("--samples", default=200, show_default=True, type=options.Count(),
-              help="Calibration images drawn from SPEC.")
+              help="Calibration images drawn from SPEC (only these are decoded).")
+@options.dataset_reading("Which images of SPEC calibrate (default: train).")
 @click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]),
               help="Input/output type (default int8 for --mode int8, else float32).")
 @click.option("--mode", type=click.Choice(["int8", "float16", "dynamic"]), default="int8", show_default=True)
 @options.preprocessing_overrides
 @click.option("--labels", "labels_file", type=click.Path(dir_okay=False), help="Labels file, one per line.")
 @click.option("--out", "out_path", required=True, metavar="FILE.tflite", type=click.Path(dir_okay=False))
-def command(model_path, calibration_spec, samples, io_type, mode, scale, mean, std, labels_file, out_path):
+def command(model_path, calibration_spec, samples, split, cache, io_type, mode, scale, mean, std, labels_file,
+            out_path):
     """Quantize MODEL.keras to TFLite with a representative dataset (per-channel weights, batch 1).
 
     Labels and preprocessing travel inside the .tflite file.
@@ -25,13 +27,13 @@ def command(model_path, calibration_spec, samples, io_type, mode, scale, mean, s
     from edgecnn.quantize.pipeline import quantize_file
 
     result = quantize_file(model_path, out_path, calibration_spec, samples, mode, io_type, scale, mean, std,
-                           labels_file)
+                           labels_file, split=split, cache=cache)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     preprocessing = result.metadata.preprocessing
     click.echo(
         f"wrote {result.path} ({result.size_bytes / 1024:.1f} KiB, mode {mode}"
-        + (f", calibrated on {result.samples} images" if result.samples else "")
+        + (f", calibrated on {result.calibration}" if result.samples else "")
         + f"; input {preprocessing.height}x{preprocessing.width}x{preprocessing.channels},"
         f" {len(result.metadata.labels)} labels)"
     )

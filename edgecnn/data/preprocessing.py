@@ -90,6 +90,13 @@ class Preprocessing:
         """uint8 images of any size and channel count -> float32 (N, H, W, C) model inputs."""
         return self.scale_pixels(self.prepare_pixels(images))
 
+    def prepare_image(self, image):
+        """A Pillow image in mode "L" or "RGB" -> (H, W, C) uint8, exactly what `prepare_pixels` makes of its
+        pixels (the same resize, then the same channel conversion), without converting to NumPy first."""
+        if image.size != (self.width, self.height):
+            image = resize_image(image, self.height, self.width)
+        return self._match_channels(np.asarray(image))
+
     def _prepare_one(self, image):
         image = np.asarray(image)
         if image.dtype != np.uint8:
@@ -102,6 +109,11 @@ class Preprocessing:
             raise ConfigurationError(f"cannot read an image of shape {image.shape}")
         if image.shape[:2] != (self.height, self.width):
             image = resize(image, self.height, self.width)
+        return self._match_channels(image)
+
+    def _match_channels(self, image):
+        """(H, W) gray or (H, W, 3) RGB at the model's size -> (H, W, C): luma for a gray model, repeated gray
+        for an RGB one."""
         if self.channels == 1 and image.ndim == 3:
             image = rgb_to_gray(image)
         if self.channels == 3 and image.ndim == 2:
@@ -119,5 +131,12 @@ def resize(image, height, width):
     """Bilinear resize of a uint8 image with Pillow (antialiased when shrinking)."""
     from PIL import Image
 
-    resized = Image.fromarray(image).resize((width, height), Image.BILINEAR)
-    return np.asarray(resized)
+    return np.asarray(resize_image(Image.fromarray(image), height, width))
+
+
+def resize_image(image, height, width):
+    """The one resize of edgecnn: Pillow's bilinear filter, which averages over the whole footprint when
+    shrinking (so a 12-megapixel photo and its reduced JPEG decode shrink alike)."""
+    from PIL import Image
+
+    return image.resize((width, height), Image.BILINEAR)

@@ -4,7 +4,7 @@ import dataclasses
 import pathlib
 
 from edgecnn import artifacts, atomic
-from edgecnn.data import load_dataset
+from edgecnn.data import open_dataset
 from edgecnn.errors import DatasetError
 from edgecnn.quantize import converter
 
@@ -16,6 +16,7 @@ class QuantizeResult:
     samples: int
     metadata: object
     warnings: list
+    calibration: str = ""  # which images calibrated it, e.g. "50 images of photos/ (split train)"
 
 
 def runtime_warnings(tflite_bytes):
@@ -34,8 +35,12 @@ def runtime_warnings(tflite_bytes):
 
 
 def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode="int8", io_type=None,
-                  scale=None, mean=None, std=None, labels_file=None, seed=0):
-    """Quantize the Keras model at `model_path` and write `out_path` atomically."""
+                  scale=None, mean=None, std=None, labels_file=None, seed=0, split=None, cache=None):
+    """Quantize the Keras model at `model_path` and write `out_path` atomically.
+
+    Calibration takes `samples` images drawn at random (seeded) from `split` (default train) of the dataset;
+    only those are decoded, however big the folder.
+    """
     out_path = pathlib.Path(out_path)
     atomic.check_parent_directory(out_path)
     io_type = io_type or ("int8" if mode == "int8" else "float32")
@@ -50,13 +55,17 @@ def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode
     metadata = artifacts.keras_metadata(model_path, input_shape, num_classes, scale, mean, std, labels)
     calibration = None
     used = 0
+    description = ""
     if mode == "int8":
-        dataset = load_dataset(calibration_spec, preprocessing=metadata.preprocessing, split="train")
+        dataset = open_dataset(calibration_spec, split=split or "train", preprocessing=metadata.preprocessing,
+                               cache=cache)
         if len(dataset) == 0:
             raise DatasetError(f"calibration dataset {calibration_spec} has no usable image")
-        subset = dataset.take(samples, seed=seed)
-        calibration = subset.inputs(metadata.preprocessing)
-        used = len(subset)
+        pixels = dataset.take(samples, seed=seed).read().pixels
+        calibration = metadata.preprocessing.scale_pixels(pixels)
+        used = len(pixels)
+        description = dataset.describe(used)
     tflite_bytes = converter.quantize_keras_model(keras_model, calibration, mode, io_type, metadata)
     atomic.write_bytes(out_path, tflite_bytes)
-    return QuantizeResult(out_path, len(tflite_bytes), used, metadata, runtime_warnings(tflite_bytes))
+    return QuantizeResult(out_path, len(tflite_bytes), used, metadata, runtime_warnings(tflite_bytes),
+                          description)
