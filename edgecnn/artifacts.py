@@ -63,11 +63,14 @@ class ModelMetadata:
             raise ModelFileError(f"{where} is not valid edgecnn metadata: {error}") from error
 
 
-def default_metadata(input_shape, num_classes):
-    """Numeric labels and the default preprocessing, for a model edgecnn did not make."""
+def default_metadata(input_shape, num_classes, layout=None):
+    """Numeric labels and the default preprocessing, for a model edgecnn did not make.
+
+    `input_shape` is an input tensor's shape; without `layout`, its layout is guessed from it.
+    """
     return ModelMetadata(
         labels=numeric_labels(num_classes),
-        preprocessing=Preprocessing.for_input_shape(input_shape),
+        preprocessing=Preprocessing.for_input_shape(input_shape, layout=layout),
         from_model=False,
     )
 
