@@ -123,9 +123,7 @@ def tflite_metadata(source, strict=False):
 
 def embed_metadata(tflite_bytes, metadata):
     """Return the model with `metadata` stored under the "edgecnn" entry (replacing an older one)."""
-    extras.tensorflow("writing model metadata")
-    from tensorflow.lite.tools import flatbuffer_utils
-
+    flatbuffer_utils = extras.flatbuffer_utils("writing model metadata")
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
     schema = flatbuffer_utils.schema_fb
     buffer = schema.BufferT()

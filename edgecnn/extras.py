@@ -43,6 +43,19 @@ def tensorflow(purpose="this command"):
         return require("tensorflow", purpose)
 
 
+def flatbuffer_utils(purpose="editing a .tflite model"):
+    """The TFLite flatbuffer object API (read, change, write a model): LiteRT's copy, else TensorFlow's.
+
+    LiteRT ships the same module as TensorFlow and comes with the device and torch extras, so a machine with
+    either can write models without TensorFlow.
+    """
+    try:
+        return importlib.import_module("ai_edge_litert.tools.flatbuffer_utils")
+    except ImportError:
+        tensorflow(purpose)
+        return require("tensorflow.lite.tools.flatbuffer_utils", purpose)
+
+
 @contextlib.contextmanager
 def quiet_native_output(stdout=True, stderr=True):
     """Hide what native code prints on stdout and/or stderr (TensorFlow's start-up and converter logs).
