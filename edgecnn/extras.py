@@ -17,6 +17,9 @@ EXTRA_FOR_MODULE = {
     "cv2": "device",
     "ai_edge_litert": "device",
     "tflite_micro": "dev",
+    "torch": "torch",
+    "torchao": "torch",
+    "litert_torch": "torch",
 }
 
 

@@ -37,3 +37,14 @@ class Count(click.ParamType):
         if text.isdigit() and int(text) >= 1:
             return int(text)
         self.fail(f"takes a positive whole number of {self.what}, got {str(value)!r}", parameter, context)
+
+
+def torch_model_options(function):
+    """--input-shape and --weights: what a PyTorch MODEL needs besides its file (quantize and report)."""
+    function = click.option("--weights", type=click.Path(dir_okay=False), metavar="STATE_DICT.pt",
+                            help="PyTorch module.py:function: weights saved with torch.save(model.state_dict()).")(
+        function)
+    function = click.option("--input-shape", "input_shape", metavar="CxHxW",
+                            help="PyTorch models: the input as PyTorch takes it, channels first: CxHxW or 1xCxHxW "
+                                 "(e.g. 1x28x28). A .pt2 knows its own.")(function)
+    return function

@@ -1,22 +1,17 @@
-"""`edgecnn report`: evaluate a float Keras model and its quantized .tflite on the same images."""
+"""`edgecnn report`: evaluate a float model (Keras or PyTorch) and its quantized .tflite on the same images."""
 
 import json
 import pathlib
 
 import numpy as np
 
-from edgecnn import artifacts, atomic
+from edgecnn import atomic
 from edgecnn.data import load_dataset
 from edgecnn.errors import ModelFileError
-from edgecnn.quantize import converter
+from edgecnn.quantize import float_models
 from edgecnn.report import metrics, render
 
 FLOAT_LATENCY_IMAGES = 200
-
-
-def float_probabilities(keras_model, inputs):
-    """Scores of the float Keras model for all inputs."""
-    return np.asarray(keras_model.predict(inputs, batch_size=256, verbose=0), np.float32)
 
 
 def float_tflite_latency(float_tflite, preprocessing, pixels, backend):
@@ -49,20 +44,26 @@ def quantized_probabilities(classifier, pixels):
     return np.stack(scores).astype(np.float32), elapsed / max(1, len(pixels)) * 1000
 
 
-def build_report(float_model_path, quantized_path, dataset_spec, limit=None, backend="auto"):
-    """All figures of the report as one JSON-ready dict, plus the images it refers to."""
+def build_report(float_model_path, quantized_path, dataset_spec, limit=None, backend="auto", input_shape=None,
+                 weights=None):
+    """All figures of the report as one JSON-ready dict, plus the images it refers to.
+
+    `float_model_path` is any MODEL `quantize` takes (float_models.FORMATS); `input_shape` and `weights` are
+    for PyTorch models.
+    """
     from edgecnn.runtime import Classifier
 
     quantized_path = pathlib.Path(quantized_path)
     if not quantized_path.is_file():
         raise ModelFileError(f"quantized model not found: {quantized_path}")
-    keras_model = artifacts.load_keras_model(float_model_path)
+    float_model = float_models.load_float_model(float_model_path, input_shape, weights)
     classifier = Classifier(quantized_path, backend=backend)
-    input_shape = converter.model_input_shape(keras_model)
-    if tuple(classifier.input_shape) != input_shape:
+    image_shape = tuple(classifier.preprocessing.input_shape)
+    if image_shape != tuple(float_model.image_shape) or len(classifier.labels) != float_model.num_classes:
         raise ModelFileError(
-            f"{quantized_path} takes input {tuple(classifier.input_shape)} but {float_model_path} takes "
-            f"{input_shape}: they are not the same model"
+            f"{quantized_path} takes {image_shape} (HxWxC) images into {len(classifier.labels)} classes but "
+            f"{float_model_path} takes {tuple(float_model.image_shape)} into {float_model.num_classes}: "
+            "they are not the same model"
         )
     preprocessing = classifier.preprocessing
     dataset = load_dataset(dataset_spec, preprocessing=preprocessing, split="test")
@@ -72,10 +73,10 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         raise ModelFileError(
             f"dataset {dataset_spec} has {dataset.num_classes} classes, the model has {len(classifier.labels)} outputs"
         )
-    float_scores = float_probabilities(keras_model, dataset.inputs(preprocessing))
+    float_scores = float_model.predict(dataset.inputs(preprocessing))
     quantized_scores, quantized_latency = quantized_probabilities(classifier, dataset.images)
     report = metrics.compare(float_scores, quantized_scores, dataset.labels, classifier.labels)
-    float_tflite = converter.quantize_keras_model(keras_model, mode="float32", io_type="float32")
+    float_tflite = float_model.convert(mode="float32", io_type="float32", layout=preprocessing.layout)
     float_latency = float_tflite_latency(float_tflite, preprocessing, dataset.images, backend)
     report.update({
         "model": classifier.model_name or pathlib.Path(float_model_path).stem,
@@ -83,7 +84,7 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         "float_model": str(float_model_path),
         "quantized_model": str(quantized_path),
         "sizes": {
-            "keras_bytes": pathlib.Path(float_model_path).stat().st_size,
+            f"{float_model.format.name}_bytes": float_model.size_bytes,
             "float_tflite_bytes": len(float_tflite),
             "quantized_tflite_bytes": quantized_path.stat().st_size,
             "quantized_to_float_ratio": quantized_path.stat().st_size / len(float_tflite),
