@@ -25,8 +25,11 @@ def print_summary(report):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 def command(float_model, quantized_model, dataset_spec, limit, backend, input_shape, weights, out_dir):
     """Evaluate the float MODEL and FILE.tflite on the same images; write report.json, report.md, report.html."""
+    from edgecnn import extras
+    from edgecnn.report import render
     from edgecnn.report.evaluate import build_report, write_report
 
+    extras.require("matplotlib", render.CONFUSION_PURPOSE)  # before the evaluation, not after it
     report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend, input_shape, weights)
     write_report(report, images, out_dir)
     print_summary(report)
