@@ -167,6 +167,15 @@ def test_classify_reads_the_layout_from_the_file(simple_cnn, digit_folder, layou
     assert sum(label == want for label, want in zip(labels, expected)) >= DIGITS - 1, (labels, expected)
 
 
+def test_bench_measures_the_same_accuracy_in_either_layout(simple_cnn):
+    result = run_cli("bench", simple_cnn["nhwc"], simple_cnn["nchw"], "--dataset", "mnist-sample", "--limit", 300,
+                     "--runs", 5, "--json")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    accuracies = [row["accuracy"] for row in rows]
+    assert len(accuracies) == 2 and min(accuracies) > 0.85 and abs(accuracies[0] - accuracies[1]) <= 2 / 300
+
+
 def test_a_foreign_nchw_model_without_metadata_is_fed_channels_first(simple_cnn, digit_folder, tmp_path):
     """A PyTorch-converted model from elsewhere: no edgecnn metadata, input (1, 1, 28, 28)."""
     from edgecnn.quantize import torch_converter, torch_models
