@@ -18,8 +18,8 @@ from edgecnn.errors import EdgecnnError, short_reason
 COMMANDS = {
     "zoo": ("zoo", "List the model zoo: shapes, parameters, MACs, sizes, receptive fields."),
     "train": ("train", "Train a zoo model on a dataset and save it with its labels and preprocessing."),
-    "quantize": ("quantize", "Convert a Keras model to a full-int8 (or float16/dynamic) TFLite model."),
-    "report": ("report", "Compare a float Keras model with its quantized TFLite model on a dataset."),
+    "quantize": ("quantize", "Convert a Keras or PyTorch model to a full-int8 (or float16/dynamic) TFLite model."),
+    "report": ("report", "Compare a float Keras or PyTorch model with its quantized TFLite model on a dataset."),
     "demo": ("demo", "Train lenet5 on the bundled digits, quantize it to int8 and write the report."),
     "verify": ("verify", "Check the NumPy int8 interpreter against TFLite's kernels and TFLite Micro."),
     "explain": ("explain", "Show an int8 model layer by layer on one image, one output worked out by hand."),

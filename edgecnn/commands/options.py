@@ -77,3 +77,14 @@ def dataset_reading(split_help):
         return function
 
     return decorate
+
+
+def torch_model_options(function):
+    """--input-shape and --weights: what a PyTorch MODEL needs besides its file (quantize and report)."""
+    function = click.option("--weights", type=click.Path(dir_okay=False), metavar="STATE_DICT.pt",
+                            help="PyTorch module.py:function: weights saved with torch.save(model.state_dict()).")(
+        function)
+    function = click.option("--input-shape", "input_shape", metavar="CxHxW",
+                            help="PyTorch models: the input as PyTorch takes it, channels first: CxHxW or 1xCxHxW "
+                                 "(e.g. 1x28x28). A .pt2 knows its own.")(function)
+    return function

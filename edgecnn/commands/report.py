@@ -34,7 +34,8 @@ def _sizes(context, parameter, value):
 
 
 @click.command("report")
-@click.option("--float", "float_model", required=True, type=click.Path(dir_okay=False), metavar="MODEL.keras")
+@click.option("--float", "float_model", required=True, type=click.Path(dir_okay=False), metavar="MODEL",
+              help="The float model: a Keras file, FILE.pt2 or module.py:function (as `quantize` takes it).")
 @click.option("--quantized", "quantized_model", required=True, type=click.Path(dir_okay=False),
               metavar="FILE.tflite")
 @click.option("--dataset", "dataset_spec", required=True, metavar="SPEC",
@@ -55,19 +56,22 @@ def _sizes(context, parameter, value):
               help="TFLite Micro source tree for --targets (default: edgecnn emulate's).")
 @click.option("--bench", "bench_specs", multiple=True, metavar="[LABEL=]FILE.jsonl",
               help="Add rows from `edgecnn bench --json` output measured on a device (repeatable).")
+@options.torch_model_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 def command(float_model, quantized_model, dataset_spec, split, cache, limit, backend, layer_error,
-            calibration_sizes, calibration_spec, targets, tflm_root, bench_specs, out_dir):
-    """Evaluate MODEL.keras and FILE.tflite on the same images; write report.json, report.md, report.html."""
-    from edgecnn import atomic
+            calibration_sizes, calibration_spec, targets, tflm_root, bench_specs, input_shape, weights, out_dir):
+    """Evaluate the float MODEL and FILE.tflite on the same images; write report.json, report.md, report.html."""
+    from edgecnn import atomic, extras
+    from edgecnn.report import render
     from edgecnn.report.evaluate import ReportOptions, build_report, write_report
 
     atomic.check_parent_directory(out_dir)
+    extras.require("matplotlib", render.CONFUSION_PURPOSE)  # before the evaluation, not after it
     report_options = ReportOptions(layer_error=layer_error, calibration_sizes=calibration_sizes,
                                    calibration_spec=calibration_spec, targets=targets,
                                    bench_specs=tuple(bench_specs), tflm_root=tflm_root)
     report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend, split, cache,
-                                  report_options)
+                                  report_options, input_shape, weights)
     write_report(report, images, out_dir)
     click.echo(f"evaluated {report['evaluated']}")
     print_summary(report)

@@ -1,4 +1,4 @@
-"""`edgecnn quantize`: a Keras model file plus a calibration dataset in, a .tflite file out."""
+"""`edgecnn quantize`: a float model (Keras or PyTorch) plus a calibration dataset in, a .tflite file out."""
 
 import dataclasses
 import pathlib
@@ -6,7 +6,7 @@ import pathlib
 from edgecnn import artifacts, atomic
 from edgecnn.data import open_dataset
 from edgecnn.errors import DatasetError
-from edgecnn.quantize import converter
+from edgecnn.quantize import float_models
 
 
 @dataclasses.dataclass
@@ -35,11 +35,13 @@ def runtime_warnings(tflite_bytes):
 
 
 def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode="int8", io_type=None,
-                  scale=None, mean=None, std=None, labels_file=None, seed=0, split=None, cache=None):
-    """Quantize the Keras model at `model_path` and write `out_path` atomically.
+                  scale=None, mean=None, std=None, labels_file=None, seed=0, split=None, cache=None,
+                  input_shape=None, weights=None, layout=None):
+    """Quantize the float model `model_path` names (see float_models.FORMATS) and write `out_path` atomically.
 
     Calibration takes `samples` images drawn at random (seeded) from `split` (default train) of the dataset;
-    only those are decoded, however big the folder.
+    only those are decoded, however big the folder. `input_shape` (CxHxW), `weights` and `layout` ("nhwc" or
+    "nchw", the .tflite input's) are for PyTorch models.
     """
     out_path = pathlib.Path(out_path)
     atomic.check_parent_directory(out_path)
@@ -48,11 +50,12 @@ def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode
         raise DatasetError("--calibration is required for --mode int8 (a dataset name or a folder of images)")
     if samples < 1:
         raise DatasetError(f"--samples must be at least 1, got {samples}")
-    keras_model = artifacts.load_keras_model(model_path)
-    input_shape = converter.model_input_shape(keras_model)
-    num_classes = int(keras_model.outputs[0].shape[-1])
+    model = float_models.load_float_model(model_path, input_shape, weights)
+    layout = float_models.check_layout(model, layout)
     labels = artifacts.read_labels_file(labels_file) if labels_file else None
-    metadata = artifacts.keras_metadata(model_path, input_shape, num_classes, scale, mean, std, labels)
+    metadata = artifacts.float_model_metadata(model.files[0], model.image_shape, model.num_classes, scale, mean,
+                                              std, labels)
+    metadata.preprocessing = dataclasses.replace(metadata.preprocessing, layout=layout)
     calibration = None
     used = 0
     description = ""
@@ -65,7 +68,7 @@ def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode
         calibration = metadata.preprocessing.scale_pixels(pixels)
         used = len(pixels)
         description = dataset.describe(used)
-    tflite_bytes = converter.quantize_keras_model(keras_model, calibration, mode, io_type, metadata)
+    tflite_bytes = model.convert(calibration, mode, io_type, metadata, layout)
     atomic.write_bytes(out_path, tflite_bytes)
     return QuantizeResult(out_path, len(tflite_bytes), used, metadata, runtime_warnings(tflite_bytes),
                           description)

@@ -1,4 +1,4 @@
-"""`edgecnn report`: evaluate a float Keras model and its quantized .tflite on the same images."""
+"""`edgecnn report`: evaluate a float model (Keras or PyTorch) and its quantized .tflite on the same images."""
 
 import dataclasses
 import pathlib
@@ -8,7 +8,7 @@ import numpy as np
 from edgecnn import artifacts, atomic, json_text
 from edgecnn.data import open_dataset
 from edgecnn.errors import ModelFileError
-from edgecnn.quantize import converter
+from edgecnn.quantize import converter, float_models
 from edgecnn.report import metrics, render
 
 FLOAT_LATENCY_IMAGES = 200
@@ -26,11 +26,6 @@ class ReportOptions:
     bench_specs: tuple = ()  # --bench [LABEL=]FILE.jsonl
     tflm_root: str = None
     emulate_module: object = None  # a stand-in for edgecnn.emulate (tests)
-
-
-def float_probabilities(keras_model, inputs):
-    """Scores of the float Keras model for all inputs."""
-    return np.asarray(keras_model.predict(inputs, batch_size=BATCH_SIZE, verbose=0), np.float32)
 
 
 def float_tflite_latency(float_tflite, preprocessing, pixels, backend):
@@ -69,7 +64,7 @@ def quantized_scores(classifier, pixels):
     return np.asarray(scores, np.float32).reshape(len(prepared), -1), elapsed
 
 
-def evaluate_both(keras_model, classifier, dataset):
+def evaluate_both(float_model, classifier, dataset):
     """Float and quantized scores of every readable image of `dataset`, batch by batch (memory stays flat).
 
     Returns (float scores, quantized scores, labels, quantized seconds, the first images for the float latency).
@@ -79,7 +74,7 @@ def evaluate_both(keras_model, classifier, dataset):
     quantized_seconds = 0.0
     kept = 0
     for batch in dataset.batches(BATCH_SIZE):
-        float_parts.append(float_probabilities(keras_model, preprocessing.scale_pixels(batch.pixels)))
+        float_parts.append(float_model.predict(preprocessing.scale_pixels(batch.pixels)))
         scores, seconds = quantized_scores(classifier, batch.pixels)
         quantized_parts.append(scores)
         quantized_seconds += seconds
@@ -103,11 +98,12 @@ def _io_type(quantized_path):
 
 
 def build_report(float_model_path, quantized_path, dataset_spec, limit=None, backend="auto", split=None,
-                 cache=None, options=None):
+                 cache=None, options=None, input_shape=None, weights=None):
     """All figures of the report as one JSON-ready dict, plus the pixels of the images it shows (by index).
 
     Evaluates every image of `split` (default: the test split, or every image of a plain folder), or the first
-    `limit` of them. `options` adds the optional sections (ReportOptions).
+    `limit` of them. `options` adds the optional sections (ReportOptions). `float_model_path` is any MODEL
+    `quantize` takes (float_models.FORMATS); `input_shape` and `weights` are for PyTorch models.
     """
     from edgecnn.report import calibration, deployment
     from edgecnn.runtime import Classifier
@@ -120,13 +116,14 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
     # Options that can be wrong are checked before anything slow runs.
     targets = deployment.resolve_targets(options.targets, options.emulate_module) if options.targets else None
     bench = [row for spec in options.bench_specs for row in deployment.bench_rows(spec)]
-    keras_model = artifacts.load_keras_model(float_model_path)
+    float_model = float_models.load_float_model(float_model_path, input_shape, weights)
     classifier = Classifier(quantized_path, backend=backend)
-    input_shape = converter.model_input_shape(keras_model)
-    if tuple(classifier.input_shape) != input_shape:
+    image_shape = tuple(classifier.preprocessing.input_shape)
+    if image_shape != tuple(float_model.image_shape) or len(classifier.labels) != float_model.num_classes:
         raise ModelFileError(
-            f"{quantized_path} takes input {tuple(classifier.input_shape)} but {float_model_path} takes "
-            f"{input_shape}: they are not the same model"
+            f"{quantized_path} takes {image_shape} (HxWxC) images into {len(classifier.labels)} classes but "
+            f"{float_model_path} takes {tuple(float_model.image_shape)} into {float_model.num_classes}: "
+            "they are not the same model"
         )
     preprocessing = classifier.preprocessing
     dataset = open_dataset(dataset_spec, split=split, preprocessing=preprocessing, cache=cache)
@@ -141,7 +138,7 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         calibration_dataset = open_dataset(options.calibration_spec or dataset_spec, split="train",
                                            preprocessing=preprocessing, cache=cache)
     float_scores, quantized, labels, quantized_seconds, latency_pixels = evaluate_both(
-        keras_model, classifier, dataset
+        float_model, classifier, dataset
     )
     report = metrics.compare(float_scores, quantized, labels, classifier.labels)
     paths = dataset.paths
@@ -152,7 +149,7 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         (flip["index"] for flip in report["flips"]),
         dataset.pixels_at([flip["index"] for flip in report["flips"]]),
     ))
-    float_tflite = converter.quantize_keras_model(keras_model, mode="float32", io_type="float32")
+    float_tflite = float_model.convert(mode="float32", io_type="float32", layout=preprocessing.layout)
     float_latency = float_tflite_latency(float_tflite, preprocessing, latency_pixels, backend)
     report.update({
         "model": classifier.model_name or pathlib.Path(float_model_path).stem,
@@ -162,7 +159,7 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         "float_model": str(float_model_path),
         "quantized_model": str(quantized_path),
         "sizes": {
-            "keras_bytes": pathlib.Path(float_model_path).stat().st_size,
+            f"{float_model.format.name}_bytes": float_model.size_bytes,
             "float_tflite_bytes": len(float_tflite),
             "quantized_tflite_bytes": quantized_path.stat().st_size,
             "quantized_to_float_ratio": quantized_path.stat().st_size / len(float_tflite),
@@ -175,10 +172,14 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         },
         "quantized_precision": classifier.precision,
     })
-    if options.layer_error:
+    if options.layer_error and float_model.format.name != "keras":
+        report["layer_error"] = {"skipped": f"per-layer error pairs Keras layers with the model's tensors; "
+                                            f"{float_model.spec} is a {float_model.format.name} model"}
+    elif options.layer_error:
         from edgecnn.report import layer_error
 
-        report["layer_error"] = layer_error.layer_errors(quantized_path, keras_model, preprocessing, dataset)
+        report["layer_error"] = layer_error.layer_errors(quantized_path, float_model.handle, preprocessing,
+                                                         dataset)
     if calibration_dataset is not None:
         float_predictions = np.argmax(float_scores, axis=1)
 
@@ -188,7 +189,7 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
             return calibration.agreement_figures(scores, labels, float_predictions)
 
         metadata = artifacts.tflite_metadata(quantized_path)
-        rows, notes = calibration.sweep(keras_model, metadata, _io_type(quantized_path), calibration_dataset,
+        rows, notes = calibration.sweep(float_model, metadata, _io_type(quantized_path), calibration_dataset,
                                         options.calibration_sizes, evaluate)
         report["calibration_sweep"] = {
             "dataset": str(options.calibration_spec or dataset_spec),

@@ -6,7 +6,10 @@ import io
 
 import numpy as np
 
+from edgecnn import extras
+
 MAX_FLIPS_SHOWN = 48
+CONFUSION_PURPOSE = "the report's confusion matrices"
 
 
 def png_data_uri(png_bytes):
@@ -28,8 +31,7 @@ def thumbnail_png(image, size=56):
 
 def confusion_png(confusion, class_names, title):
     """A confusion matrix heat map, counts written in the cells."""
-    import matplotlib
-
+    matplotlib = extras.require("matplotlib", CONFUSION_PURPOSE)
     matplotlib.use("Agg")
     from matplotlib import pyplot
 

@@ -80,14 +80,14 @@ def dataset_inputs(interpreter, spec, count, seed, split=None, cache=None):
     input_shape = _shape_without_batch(info)
     if len(input_shape) != 3:
         raise UnsupportedModelError(
-            f"--dataset needs an image input (H, W, C); input {info.name} has shape {list(info.shape)}"
+            f"--dataset needs an image input (H, W, C or C, H, W); input {info.name} has shape {list(info.shape)}"
         )
     metadata = artifacts.tflite_metadata(interpreter.model, strict=True)
     preprocessing = metadata.preprocessing
-    if tuple(preprocessing.input_shape) != input_shape:
+    if tuple(preprocessing.tensor_shape) != input_shape:
         raise UnsupportedModelError(
-            f"the model's preprocessing makes {preprocessing.input_shape} images but its input {info.name} "
-            f"takes {input_shape}"
+            f"the model's preprocessing makes {preprocessing.layout} inputs {preprocessing.tensor_shape} but its "
+            f"input {info.name} takes {input_shape}"
         )
     dataset = open_dataset(spec, split=split, preprocessing=preprocessing, cache=cache)
     if len(dataset) == 0:

@@ -36,8 +36,7 @@ def test_every_stage_sees_the_same_pixels(tmp_path, monkeypatch):
     import keras
 
     from edgecnn import verify
-    from edgecnn.quantize import converter
-    from edgecnn.report import evaluate
+    from edgecnn.quantize import converter, float_models
 
     root = photo_folder(tmp_path / "fruit")
     paths = sorted(str(path) for path in root.rglob("*.jpg"))
@@ -82,9 +81,9 @@ def test_every_stage_sees_the_same_pixels(tmp_path, monkeypatch):
     assert len(calibrations[0]) == 12 and rows_match(calibrations[0], MODEL.scale_pixels(stacked))
 
     evaluated = []
-    original_float = evaluate.float_probabilities
-    monkeypatch.setattr(evaluate, "float_probabilities",
-                        lambda keras_model, inputs: evaluated.append(inputs) or original_float(keras_model, inputs))
+    original_predict = float_models.FloatModel.predict
+    monkeypatch.setattr(float_models.FloatModel, "predict",
+                        lambda model, inputs: evaluated.append(inputs) or original_predict(model, inputs))
     result = CliRunner().invoke(main, ["report", "--float", str(tmp_path / "trained" / "model.keras"),
                                        "--quantized", str(tflite), "--dataset", str(root),
                                        "--out", str(tmp_path / "report")])
