@@ -71,9 +71,14 @@ def run():
         demo_figures(out, rows)
     if not arguments.skip_tiny_vgg:
         tiny_vgg_figures(out, rows)
+    return print_figures(rows)
+
+
+def print_figures(rows, target_width=28):
+    """Print (name, value, target, passed) rows as a table; 0 when every figure passed, else 1."""
     width = max(len(row[0]) for row in rows)
     for name, value, target, passed in rows:
-        print(f"{name.ljust(width)}  {value:>8}  target {target:<28} {'ok' if passed else 'MISSED'}")
+        print(f"{name.ljust(width)}  {value:>8}  target {target:<{target_width}} {'ok' if passed else 'MISSED'}")
     return 0 if all(row[3] for row in rows) else 1
 
 

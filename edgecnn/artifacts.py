@@ -63,11 +63,14 @@ class ModelMetadata:
             raise ModelFileError(f"{where} is not valid edgecnn metadata: {error}") from error
 
 
-def default_metadata(input_shape, num_classes):
-    """Numeric labels and the default preprocessing, for a model edgecnn did not make."""
+def default_metadata(input_shape, num_classes, layout=None):
+    """Numeric labels and the default preprocessing, for a model edgecnn did not make.
+
+    `input_shape` is an input tensor's shape; without `layout`, its layout is guessed from it.
+    """
     return ModelMetadata(
         labels=numeric_labels(num_classes),
-        preprocessing=Preprocessing.for_input_shape(input_shape),
+        preprocessing=Preprocessing.for_input_shape(input_shape, layout=layout),
         from_model=False,
     )
 
@@ -120,9 +123,7 @@ def tflite_metadata(source, strict=False):
 
 def embed_metadata(tflite_bytes, metadata):
     """Return the model with `metadata` stored under the "edgecnn" entry (replacing an older one)."""
-    extras.tensorflow("writing model metadata")
-    from tensorflow.lite.tools import flatbuffer_utils
-
+    flatbuffer_utils = extras.flatbuffer_utils("writing model metadata")
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
     schema = flatbuffer_utils.schema_fb
     buffer = schema.BufferT()
@@ -168,12 +169,13 @@ def saved_settings(model_path):
     return ModelMetadata.from_json(settings_path.read_text(encoding="utf-8"), str(settings_path))
 
 
-def keras_metadata(model_path, input_shape, num_classes, scale=None, mean=None, std=None, labels=None):
-    """Saved settings of a Keras model, or defaults from its input shape, with the user's overrides applied.
+def float_model_metadata(model_path, input_shape, num_classes, scale=None, mean=None, std=None, labels=None):
+    """Saved settings of a float model (Keras or PyTorch), or defaults from its (H, W, C) image shape, with the
+    user's overrides applied.
 
     Unlike a .tflite at run time, a mismatch here is the user's to fix before quantizing, so it is an error.
     """
-    metadata = saved_settings(model_path) or default_metadata(input_shape, num_classes)
+    metadata = saved_settings(model_path) or default_metadata(input_shape, num_classes, layout="nhwc")
     preprocessing = metadata.preprocessing
     if tuple(preprocessing.input_shape) != tuple(input_shape):
         raise ModelFileError(
@@ -181,13 +183,11 @@ def keras_metadata(model_path, input_shape, num_classes, scale=None, mean=None, 
             f"the model takes {tuple(input_shape)}"
         )
     if scale is not None or mean is not None or std is not None:
-        preprocessing = Preprocessing(
-            preprocessing.height,
-            preprocessing.width,
-            preprocessing.channels,
-            preprocessing.scale if scale is None else scale,
-            preprocessing.mean if mean is None else tuple(mean),
-            preprocessing.std if std is None else tuple(std),
+        preprocessing = dataclasses.replace(
+            preprocessing,
+            scale=preprocessing.scale if scale is None else scale,
+            mean=preprocessing.mean if mean is None else tuple(mean),
+            std=preprocessing.std if std is None else tuple(std),
         )
     if labels is not None:
         if len(labels) != num_classes:

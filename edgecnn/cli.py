@@ -7,6 +7,7 @@ this module means `edgecnn --help` and `import edgecnn.cli` never import TensorF
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -17,8 +18,8 @@ from edgecnn.errors import EdgecnnError, short_reason
 COMMANDS = {
     "zoo": ("zoo", "List the model zoo: shapes, parameters, MACs, sizes, receptive fields."),
     "train": ("train", "Train a zoo model on a dataset and save it with its labels and preprocessing."),
-    "quantize": ("quantize", "Convert a Keras model to a full-int8 (or float16/dynamic) TFLite model."),
-    "report": ("report", "Compare a float Keras model with its quantized TFLite model on a dataset."),
+    "quantize": ("quantize", "Convert a Keras or PyTorch model to a full-int8 (or float16/dynamic) TFLite model."),
+    "report": ("report", "Compare a float Keras or PyTorch model with its quantized TFLite model on a dataset."),
     "demo": ("demo", "Train lenet5 on the bundled digits, quantize it to int8 and write the report."),
     "verify": ("verify", "Check the NumPy int8 interpreter against TFLite's kernels and TFLite Micro."),
     "explain": ("explain", "Show an int8 model layer by layer on one image, one output worked out by hand."),
@@ -53,9 +54,13 @@ class LazyGroup(click.Group):
 
     def invoke(self, context):
         try:
-            return super().invoke(context)
+            with warnings.catch_warnings():
+                warnings.showwarning = show_warning
+                return super().invoke(context)
         except EdgecnnError as error:
             fail(str(error), error.exit_code)
+        except KeyboardInterrupt:  # before click turns it into Abort, which first prints an empty line
+            fail("interrupted", INTERRUPTED_EXIT_CODE)
         except BrokenPipeError:
             # `edgecnn ... | head`: the reader left. Stop as a tool killed by SIGPIPE would, without
             # Python's "Exception ignored" noise when it flushes stdout at exit.
@@ -86,6 +91,11 @@ def fail(message, exit_code):
     """The one way a command fails: `error: <message>` on one line of stderr, then `exit_code`."""
     click.echo("error: " + short_reason(message, MESSAGE_LIMIT), err=True)
     raise SystemExit(exit_code)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one `warning: ...` line on stderr, like errors (no file name and source line)."""
+    click.echo("warning: " + " ".join(str(message).split()), err=True)
 
 
 def silence_stdout():

@@ -95,3 +95,10 @@ def short_reason(text, limit=240):
         result = f"{result} {sentence}".strip()
     result += more
     return result if len(result) <= limit else result[: limit - 3].rstrip() + "..."
+
+
+def error_reason(error, limit=200):
+    """"TypeName: first line" of an exception raised by a library or the user's code, cut with short_reason."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return short_reason(f"{type(error).__name__}: {first}" if first else type(error).__name__, limit)

@@ -17,6 +17,9 @@ EXTRA_FOR_MODULE = {
     "cv2": "device",
     "ai_edge_litert": "device",
     "tflite_micro": "dev",
+    "torch": "torch",
+    "torchao": "torch",
+    "litert_torch": "torch",
 }
 
 
@@ -41,6 +44,19 @@ def tensorflow(purpose="this command"):
         return sys.modules["tensorflow"]
     with quiet_native_output():
         return require("tensorflow", purpose)
+
+
+def flatbuffer_utils(purpose="editing a .tflite model"):
+    """The TFLite flatbuffer object API (read, change, write a model): LiteRT's copy, else TensorFlow's.
+
+    LiteRT ships the same module as TensorFlow and comes with the device and torch extras, so a machine with
+    either can write models without TensorFlow.
+    """
+    try:
+        return importlib.import_module("ai_edge_litert.tools.flatbuffer_utils")
+    except ImportError:
+        tensorflow(purpose)
+        return require("tensorflow.lite.tools.flatbuffer_utils", purpose)
 
 
 @contextlib.contextmanager

@@ -2,10 +2,19 @@
 
 import os
 import pathlib
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Decoded images of the folders tests make go to a cache of this session (subprocesses inherit it), not ~/.cache.
+os.environ["EDGECNN_IMAGE_CACHE"] = tempfile.mkdtemp(prefix="edgecnn-image-cache-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(os.environ["EDGECNN_IMAGE_CACHE"], ignore_errors=True)
+
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 

@@ -10,11 +10,14 @@ import glob
 import pathlib
 import re
 
+import numpy as np
+
 from edgecnn import extras
+from edgecnn.data import decode
+from edgecnn.data.folder import IMAGE_SUFFIXES
 from edgecnn.errors import SourceError
 from edgecnn.registry import Registry
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtsps://", "rtmp://", "udp://", "tcp://")
 # Video files up to this many pixels per frame are decoded on one FFmpeg thread.
 SMALL_FRAME_PIXELS = 320 * 240
@@ -174,7 +177,12 @@ class CameraSource(OpenCVSource):
 
 
 class ImageSource(Source):
-    """One image file, a directory of images (sorted by name) or a glob pattern."""
+    """One image file, a directory of images (sorted by name) or a glob pattern.
+
+    Files are decoded by edgecnn.data.decode, as every dataset is: upright by their EXIF orientation and, given
+    the model's `image_size` (height, width), a JPEG at the reduced scale datasets use for that size, so a
+    photo gives the model exactly the pixels it gives in training, calibration and the report.
+    """
 
     name = "images"
 
@@ -185,8 +193,9 @@ class ImageSource(Source):
             return True
         return path.suffix.lower() in IMAGE_SUFFIXES
 
-    def __init__(self, spec):
+    def __init__(self, spec, image_size=None):
         super().__init__(spec)
+        self.image_size = image_size
         self.paths = []
         self.position = 0
         self.current_path = None
@@ -208,16 +217,18 @@ class ImageSource(Source):
         self.position = 0
 
     def read(self):
-        cv2 = extras.require("cv2", "reading images")
-        while self.position < len(self.paths):
-            path = self.paths[self.position]
-            self.position += 1
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if frame is not None and frame.size:
-                self.current_path = path
-                return frame
-            raise SourceError(f"cannot read image {path}")
-        return None
+        if self.position >= len(self.paths):
+            return None
+        path = self.paths[self.position]
+        self.position += 1
+        try:
+            pixels = decode.decode_file(path, self.image_size)
+        except decode.UnreadableImage as error:
+            raise SourceError(f"cannot read image {path}: {error}") from None
+        self.current_path = path
+        if pixels.shape[2] == 1:
+            return np.repeat(pixels, 3, axis=2)
+        return np.ascontiguousarray(pixels[:, :, ::-1])  # RGB -> the BGR every source gives
 
 
 class VideoFileSource(OpenCVSource):
@@ -247,12 +258,12 @@ SOURCES = Registry("source", [PiCameraSource, StreamSource, CameraSource, ImageS
                    error=SourceError)
 
 
-def open_source(spec):
-    """The Source for a --source text (not yet opened)."""
+def open_source(spec, image_size=None):
+    """The Source for a --source text (not yet opened); image files are decoded for `image_size` (H, W)."""
     spec = str(spec)
     for source in SOURCES:
         if source.matches(spec):
-            return source(spec)
+            return source(spec, image_size) if source is ImageSource else source(spec)
     raise SourceError(
         f"cannot use --source {spec!r}: not a camera index, /dev/video* path, picam[:N], stream URL, "
         "existing video file, image, directory or glob"

@@ -85,13 +85,15 @@ def generate_sources(model_path, labels=None):
             code.layer.index for code in codes if code.cmsis is not None and build not in code.cmsis.keeps_overlap
         ]
         plans[build] = _cmsis_plan(checked, codes, scratch, own_bytes, portable.fusions)
+    metadata = _metadata(checked)
     if labels is None:
-        labels = _labels(checked)
+        labels = metadata.labels if metadata is not None else _numeric_labels(checked)
+    layout = metadata.preprocessing.layout if metadata is not None else "nhwc"
     model_bytes = (
         bytes(model_path) if isinstance(model_path, (bytes, bytearray)) else pathlib.Path(model_path).read_bytes()
     )
     header, source = writer.generate(
-        checked, codes, constants, used_helpers, plans, EMITTERS, labels, model_bytes
+        checked, codes, constants, used_helpers, plans, EMITTERS, labels, model_bytes, layout
     )
     return CSources(
         files={HEADER_NAME: header, SOURCE_NAME: source},
@@ -161,13 +163,17 @@ def _fused_ops(chosen_fusion):
     return chosen_fusion.producer.index, chosen_fusion.consumer.index
 
 
-def _labels(checked):
-    """The model's labels, or numbers for each output of a model whose input is no image edgecnn knows."""
+def _metadata(checked):
+    """The model's edgecnn metadata (labels, preprocessing), or None for a model whose input is no image."""
     try:
-        return artifacts.tflite_metadata(checked.model).labels
+        return artifacts.tflite_metadata(checked.model)
     except ConfigurationError:
-        output_shape = checked.tensors[checked.output_index].shape
-        return artifacts.numeric_labels(int(output_shape[-1]) if len(output_shape) else 1)
+        return None
+
+
+def _numeric_labels(checked):
+    output_shape = checked.tensors[checked.output_index].shape
+    return artifacts.numeric_labels(int(output_shape[-1]) if len(output_shape) else 1)
 
 
 def write_sources(sources, out_dir):

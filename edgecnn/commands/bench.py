@@ -4,6 +4,7 @@ import json
 
 import click
 
+from edgecnn.commands import options
 from edgecnn.commands.runtime_options import BACKEND_CHOICES, configure_logging
 from edgecnn.errors import ConfigurationError
 
@@ -43,13 +44,9 @@ def _frame_size(context, parameter, value):
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True)
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--dataset", help="Also measure top-1 accuracy on this dataset (name or folder).")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Images of --dataset used for accuracy.",
-)
+@options.dataset_reading("Images of --dataset (default: the test split; every image of a plain folder).")
+@click.option("--limit", type=options.Count(), metavar="N",
+              help="Use only the first N images of --dataset for accuracy.")
 @click.option(
     "--frame-size",
     callback=_frame_size,
@@ -59,7 +56,8 @@ def _frame_size(context, parameter, value):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per row instead of the table.")
 def command(
-    models, backends, threads, delegate, fallback_cpu, warmup, runs, dataset, limit, frame_size, as_json
+    models, backends, threads, delegate, fallback_cpu, warmup, runs, dataset, split, cache, limit, frame_size,
+    as_json,
 ):
     """Measure latency percentiles after warm-up for each MODEL (.tflite, or .keras as a float32 row).
 
@@ -68,11 +66,6 @@ def command(
     configure_logging()
     from edgecnn.runtime import bench
 
-    loaded_dataset = None
-    if dataset:
-        from edgecnn.data import registry
-
-        loaded_dataset = registry.load_dataset(dataset)
     width, height = frame_size
     if width < 1 or height < 1:
         raise ConfigurationError(f"--frame-size must be positive, got {width}x{height}")
@@ -89,9 +82,11 @@ def command(
                     fallback_cpu,
                     warmup,
                     runs,
-                    loaded_dataset,
+                    dataset,
                     limit,
                     frame,
+                    split,
+                    cache,
                 )
                 rows.append(row)
                 if as_json:

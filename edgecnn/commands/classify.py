@@ -58,7 +58,8 @@ def command(
     classifier = Classifier(
         model, backend=backend, threads=threads, delegate_text=delegate, fallback_cpu=fallback_cpu
     )
-    source = open_source(source_spec)
+    preprocessing = classifier.preprocessing
+    source = open_source(source_spec, image_size=(preprocessing.height, preprocessing.width))
     click.echo(f"{model}: {classifier.describe()}; source: {source}", err=True)
     summary = Summary()
     try:

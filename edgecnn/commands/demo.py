@@ -30,5 +30,6 @@ def command(out_dir, epochs):
     click.echo(f"3/3 evaluating float and int8 on the {DEMO_DATASET} test split")
     report, images = build_report(trained.model_path, quantized.path, DEMO_DATASET)
     write_report(report, images, out_dir)
+    click.echo(f"evaluated {report['evaluated']}")
     print_summary(report)
     click.echo(f"wrote {out_dir}/model.keras, model_int8.tflite, report.html")

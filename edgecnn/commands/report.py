@@ -34,12 +34,14 @@ def _sizes(context, parameter, value):
 
 
 @click.command("report")
-@click.option("--float", "float_model", required=True, type=click.Path(dir_okay=False), metavar="MODEL.keras")
+@click.option("--float", "float_model", required=True, type=click.Path(dir_okay=False), metavar="MODEL",
+              help="The float model: a Keras file, FILE.pt2 or module.py:function (as `quantize` takes it).")
 @click.option("--quantized", "quantized_model", required=True, type=click.Path(dir_okay=False),
               metavar="FILE.tflite")
 @click.option("--dataset", "dataset_spec", required=True, metavar="SPEC",
-              help="Evaluated on its test split (a folder: a fixed 20% of it).")
-@click.option("--limit", type=options.Count(), help="Evaluate only the first N test images.")
+              help="A dataset name or a folder of class sub-folders (or of train/ and test/ folders).")
+@options.dataset_reading("Images to evaluate (default: the test split; every image of a plain folder).")
+@click.option("--limit", type=options.Count(), metavar="N", help="Evaluate only the first N images.")
 @click.option("--backend", default="auto", show_default=True, help="Runtime for the .tflite model.")
 @click.option("--layer-error/--no-layer-error", default=True, show_default=True,
               help="SQNR and cosine of every layer against the float model (NumPy int8 interpreter).")
@@ -54,18 +56,23 @@ def _sizes(context, parameter, value):
               help="TFLite Micro source tree for --targets (default: edgecnn emulate's).")
 @click.option("--bench", "bench_specs", multiple=True, metavar="[LABEL=]FILE.jsonl",
               help="Add rows from `edgecnn bench --json` output measured on a device (repeatable).")
+@options.torch_model_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
-def command(float_model, quantized_model, dataset_spec, limit, backend, layer_error, calibration_sizes,
-            calibration_spec, targets, tflm_root, bench_specs, out_dir):
-    """Evaluate MODEL.keras and FILE.tflite on the same images; write report.json, report.md, report.html."""
-    from edgecnn import atomic
+def command(float_model, quantized_model, dataset_spec, split, cache, limit, backend, layer_error,
+            calibration_sizes, calibration_spec, targets, tflm_root, bench_specs, input_shape, weights, out_dir):
+    """Evaluate the float MODEL and FILE.tflite on the same images; write report.json, report.md, report.html."""
+    from edgecnn import atomic, extras
+    from edgecnn.report import render
     from edgecnn.report.evaluate import ReportOptions, build_report, write_report
 
     atomic.check_parent_directory(out_dir)
+    extras.require("matplotlib", render.CONFUSION_PURPOSE)  # before the evaluation, not after it
     report_options = ReportOptions(layer_error=layer_error, calibration_sizes=calibration_sizes,
                                    calibration_spec=calibration_spec, targets=targets,
                                    bench_specs=tuple(bench_specs), tflm_root=tflm_root)
-    report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend, report_options)
+    report, images = build_report(float_model, quantized_model, dataset_spec, limit, backend, split, cache,
+                                  report_options, input_shape, weights)
     write_report(report, images, out_dir)
+    click.echo(f"evaluated {report['evaluated']}")
     print_summary(report)
     click.echo(f"wrote {out_dir}/report.json, report.md, report.html")

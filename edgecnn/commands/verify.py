@@ -26,7 +26,9 @@ def _parse_against(value):
     "--dataset", "dataset_spec", metavar="SPEC", help="Feed images of this dataset (name or folder)."
 )
 @click.option("--count", default=100, show_default=True, type=options.Count(), metavar="N",
-              help="Images taken from --dataset.")
+              help="Images drawn from --dataset (all of them when it has fewer).")
+@options.dataset_reading("Images of --dataset to draw from (default: the test split; every image of a plain "
+                         "folder).")
 @click.option("--random", "random_count", type=options.Count(), metavar="N",
               help="Feed N uniform random int8 inputs (default 10).")
 @click.option(
@@ -61,7 +63,8 @@ def _parse_against(value):
     help="List every activation tensor's lifetime.",
 )
 def command(
-    model_path, dataset_spec, count, random_count, seed, against, keras_path, isolate, json_path, lifetimes
+    model_path, dataset_spec, count, split, cache, random_count, seed, against, keras_path, isolate, json_path,
+    lifetimes,
 ):
     """Check the NumPy int8 interpreter tensor by tensor against TFLite and TFLite Micro.
 
@@ -81,7 +84,7 @@ def command(
     interpreter = verify.load_interpreter(str(model_path), "tflite")
     verify.check_int8_inputs(interpreter, model_path)
     if dataset_spec is not None:
-        inputs = verify.dataset_inputs(interpreter, dataset_spec, count, seed)
+        inputs = verify.dataset_inputs(interpreter, dataset_spec, count, seed, split=split, cache=cache)
     else:
         inputs = verify.random_inputs(interpreter, 10 if random_count is None else random_count, seed)
     report = verify.verify_model(

@@ -6,7 +6,7 @@ import importlib.resources
 import numpy as np
 
 from edgecnn.data import idx
-from edgecnn.data.dataset import Dataset, split_indices
+from edgecnn.data.dataset import ArrayDataset, split_indices
 
 MNIST_SAMPLE_TEST_COUNT = 2000
 DIGITS = [str(digit) for digit in range(10)]
@@ -26,7 +26,7 @@ def load_mnist_sample(split):
     images, labels = _mnist_sample_arrays()
     train, test = split_indices(len(labels), MNIST_SAMPLE_TEST_COUNT, seed=0)
     chosen = {"train": train, "test": test, "all": np.arange(len(labels))}[split]
-    return Dataset("mnist-sample", images[chosen], labels[chosen], list(DIGITS))
+    return ArrayDataset("mnist-sample", images[chosen], labels[chosen], list(DIGITS))
 
 
 def load_shapes(split):
@@ -36,7 +36,7 @@ def load_shapes(split):
     if split == "test":
         return make_shapes(test_count, seed=2)
     train, test = make_shapes(train_count, seed=1), make_shapes(test_count, seed=2)
-    return Dataset("shapes", np.concatenate([train.images, test.images]),
+    return ArrayDataset("shapes", np.concatenate([train.images, test.images]),
                    np.concatenate([train.labels, test.labels]), list(SHAPE_NAMES))
 
 
@@ -55,7 +55,7 @@ def make_shapes(count, seed, size=64):
         mask = _shape_mask(label, rows - center_row, columns - center_column, radius)
         image[mask] = colour
         images[index] = image.astype(np.uint8)
-    return Dataset("shapes", images, labels.astype(np.int64), list(SHAPE_NAMES))
+    return ArrayDataset("shapes", images, labels.astype(np.int64), list(SHAPE_NAMES))
 
 
 def _shape_mask(label, dy, dx, radius):

@@ -29,7 +29,10 @@ def quantize(values, dtype, scale, zero_point, name="input"):
 
 
 class InputEncoder:
-    """uint8 RGB (or gray) images of any size -> (N, H, W, C) values of one model input tensor."""
+    """uint8 RGB (or gray) images of any size -> values of one model input tensor, in its layout.
+
+    (N, H, W, C) for most models; (N, C, H, W) when the preprocessing says the tensor is "nchw".
+    """
 
     def __init__(self, preprocessing, dtype, scale=0.0, zero_point=0, name="input"):
         self.preprocessing = preprocessing
@@ -55,11 +58,11 @@ class InputEncoder:
         return quantize(values, self.dtype, self.scale, self.zero_point, self.name)
 
     def floats(self, pixels):
-        """What a float model is fed for the same pixels (at the model's size)."""
-        return self.preprocessing.scale_pixels(pixels)
+        """What a float model is fed for the same pixels (at the model's size), in the tensor's layout."""
+        return self.preprocessing.to_layout(self.preprocessing.scale_pixels(pixels))
 
     def encode(self, images):
-        """uint8 RGB (or gray) images, or one (N, H, W, 3) array, of any size -> (N, H, W, C) model inputs.
+        """uint8 RGB (or gray) images, or one (N, H, W, 3) array, of any size -> model inputs.
 
         One call per batch keeps the per-frame Python work (which holds the GIL) small in a capture thread.
         """
@@ -70,6 +73,9 @@ class InputEncoder:
 
     def encode_pixels(self, pixels):
         """(N, H, W, C) uint8 pixels already at the model's size and channel count -> model inputs."""
+        return self.preprocessing.to_layout(self._look_up(pixels))
+
+    def _look_up(self, pixels):
         if self.shared_table is None:
             return self.table[pixels, self._channel_columns]
         cv2 = sys.modules.get("cv2")  # only when the camera already loaded it: a faster lookup, same values

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 
 from edgecnn.data import idx
-from edgecnn.data.dataset import Dataset
+from edgecnn.data.dataset import ArrayDataset
 from edgecnn.errors import DatasetError
 
 FASHION_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
@@ -61,7 +61,7 @@ def load_mnist(split):
     except (OSError, KeyError, ValueError) as error:
         raise DatasetError(f"cannot read {path}: {error}") from error
     images, labels = _pick(split, train, test)
-    return Dataset("mnist", images[..., None], labels.astype(np.int64), [str(digit) for digit in range(10)])
+    return ArrayDataset("mnist", images[..., None], labels.astype(np.int64), [str(digit) for digit in range(10)])
 
 
 def load_fashion_mnist(split):
@@ -74,7 +74,7 @@ def load_fashion_mnist(split):
         return images, labels
 
     images, labels = _pick(split, read("train"), read("t10k"))
-    return Dataset("fashion-mnist", images[..., None], labels.astype(np.int64), list(FASHION_CLASSES))
+    return ArrayDataset("fashion-mnist", images[..., None], labels.astype(np.int64), list(FASHION_CLASSES))
 
 
 def _cifar10_folder():
@@ -107,4 +107,4 @@ def load_cifar10(split):
         images, labels = read(train_names)
     else:
         images, labels = read(train_names + ["test_batch"])
-    return Dataset("cifar10", images, labels, list(CIFAR10_CLASSES))
+    return ArrayDataset("cifar10", images, labels, list(CIFAR10_CLASSES))

@@ -1,9 +1,15 @@
-"""Dataset specs: the table of named datasets, plus folders of class sub-folders given by path."""
+"""Dataset specs: the table of named datasets, plus folders of images given by path, opened through one function.
+
+`open_dataset` is what every stage calls (train, quantize, report, verify, bench, emulate): it lists a folder's
+files without decoding them, or loads a small named set into memory, and returns a Dataset whose pixels come
+at the model's size when given the model's preprocessing.
+"""
 
 import dataclasses
 import pathlib
 
 from edgecnn.data import builtin, keras_sets
+from edgecnn.data.dataset import ArrayDataset, Dataset
 from edgecnn.errors import DatasetError
 from edgecnn.registry import Registry
 
@@ -12,7 +18,7 @@ SPLITS = ("train", "test", "all")
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """A named dataset: `load(split) -> Dataset`."""
+    """A named dataset: `load(split) -> ArrayDataset`."""
 
     name: str
     description: str
@@ -42,28 +48,52 @@ def list_datasets():
     return {spec.name: spec.description for spec in sorted(DATASETS, key=lambda spec: spec.name)}
 
 
-def load_dataset(spec, preprocessing=None, split="test"):
-    """Load a dataset by name or folder path.
+def open_dataset(spec, split=None, preprocessing=None, cache=None):
+    """The dataset `spec` names: a registered name, or a folder of class sub-folders (or of train/ and test/).
 
-    With `preprocessing`, images come back at the model's size and channel count; without it, at their own
-    (a folder of differently sized images then needs a preprocessing).
+    split: "train", "test" or "all"; None is what evaluating means: the test split of a named set or of a folder
+    with train/ and test/ (or val/) folders, every image of a plain folder of class sub-folders.
+    preprocessing: images come at its size and channel count (files are decoded for it); None keeps their own.
+    cache: for folders, where decoded images are kept: None for the default (data.cache.default_directory()),
+    False for nowhere, or a directory.
+    Nothing is decoded here: a folder's files are listed, and read when the dataset's pixels are asked for.
     """
-    if split not in SPLITS:
+    if split is not None and split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if isinstance(spec, Dataset):
+        return spec.with_preprocessing(preprocessing)  # a Dataset already
     spec = str(spec)
     if spec in DATASETS:
-        dataset = DATASETS.get(spec).load(split)
-    elif _looks_like_path(spec):
-        from edgecnn.data import folder
+        dataset = DATASETS.get(spec).load(split or "test")
+        dataset.split = split or "test"
+        return dataset.with_preprocessing(preprocessing)
+    if _looks_like_path(spec):
+        return _open_folder(spec, split, preprocessing, cache)
+    raise DatasetError(
+        f"unknown dataset {spec!r}; use one of {', '.join(DATASETS.names())} or a folder of class sub-folders"
+    )
 
-        return folder.load_folder(spec, preprocessing, split)
-    else:
-        raise DatasetError(
-            f"unknown dataset {spec!r}; use one of {', '.join(DATASETS.names())} or a folder of class sub-folders"
-        )
-    if preprocessing is not None:
-        dataset.images = preprocessing.prepare_pixels(dataset.images)
-    return dataset
+
+def _open_folder(spec, split, preprocessing, cache):
+    from edgecnn.data import cache as image_cache
+    from edgecnn.data import files, folder
+
+    listing = folder.list_folder(spec)
+    split = split or listing.default_split()
+    chosen = listing.splits[split]
+    reader = files.FileReader(preprocessing, image_cache.open_cache(cache))
+    return files.FileDataset(listing.root.name, spec, chosen.paths, chosen.labels, listing.class_names, split,
+                             reader)
+
+
+def load_dataset(spec, preprocessing=None, split="test", cache=None):
+    """The dataset with every image decoded into memory (`open_dataset` reads lazily; prefer it for folders)."""
+    dataset = open_dataset(spec, split=split, preprocessing=preprocessing, cache=cache)
+    if isinstance(dataset, ArrayDataset):
+        return dataset
+    batch = dataset.read()
+    return ArrayDataset(dataset.name, batch.pixels, batch.labels, dataset.class_names, dataset.split,
+                        preprocessing, source=dataset.source)
 
 
 def _looks_like_path(spec):

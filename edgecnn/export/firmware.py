@@ -104,7 +104,9 @@ def _c_settings_header():
         "// The model is edgecnn's generated C (edgecnn_model.c): no TFLite Micro, one static arena inside it.\n"
         "#define EDGECNN_ENGINE_C 1\n\n#include \"edgecnn_model.h\"\n\n"
         "constexpr int kInputHeight = EDGECNN_INPUT_HEIGHT;\nconstexpr int kInputWidth = EDGECNN_INPUT_WIDTH;\n"
-        "constexpr int kInputChannels = EDGECNN_INPUT_CHANNELS;\n\n#endif  // EDGECNN_MODEL_SETTINGS_H_\n"
+        "constexpr int kInputChannels = EDGECNN_INPUT_CHANNELS;\n"
+        "constexpr bool kInputChannelsFirst = EDGECNN_INPUT_CHANNELS_FIRST != 0;\n\n"
+        "#endif  // EDGECNN_MODEL_SETTINGS_H_\n"
     )
 
 
@@ -169,7 +171,7 @@ def project_name(out_dir):
 
 def quantize_test_image(model, metadata, dataset=None, index=0):
     """Pick image `index` of `dataset` (default: the model's metadata, else mnist-sample / shapes)."""
-    from edgecnn.data import load_dataset
+    from edgecnn.data import open_dataset
 
     graph = model.main
     input_tensor = graph.tensors[graph.inputs[0]]
@@ -181,11 +183,9 @@ def quantize_test_image(model, metadata, dataset=None, index=0):
     preprocessing = metadata.preprocessing
     if dataset is None:
         dataset = metadata.dataset or ("mnist-sample" if preprocessing.channels == 1 else "shapes")
-    loaded = load_dataset(dataset, preprocessing=preprocessing, split="test")
-    if not 0 <= index < len(loaded.images):
-        raise DatasetError(
-            f"test image index {index} is outside {dataset} (it has {len(loaded.images)} images)"
-        )
+    loaded = open_dataset(dataset, preprocessing=preprocessing, split="test")
+    if not 0 <= index < len(loaded):
+        raise DatasetError(f"test image index {index} is outside {dataset} (it has {len(loaded)} images)")
     encoder = InputEncoder(
         preprocessing,
         input_tensor.dtype,
@@ -193,7 +193,7 @@ def quantize_test_image(model, metadata, dataset=None, index=0):
         int(input_tensor.quantization.zero_points[0]),
         input_tensor.name,
     )
-    quantized = encoder.encode_pixels(loaded.images[index : index + 1])[0]
+    quantized = encoder.encode_pixels(loaded.pixels_at([index]))[0]
     label_index = int(loaded.labels[index])
     class_names = list(loaded.class_names)
     label = class_names[label_index] if label_index < len(class_names) else str(label_index)

@@ -1,12 +1,12 @@
-"""`edgecnn quantize`: a Keras model file plus a calibration dataset in, a .tflite file out."""
+"""`edgecnn quantize`: a float model (Keras or PyTorch) plus a calibration dataset in, a .tflite file out."""
 
 import dataclasses
 import pathlib
 
 from edgecnn import artifacts, atomic
-from edgecnn.data import load_dataset
+from edgecnn.data import open_dataset
 from edgecnn.errors import DatasetError
-from edgecnn.quantize import converter
+from edgecnn.quantize import float_models
 
 
 @dataclasses.dataclass
@@ -16,6 +16,7 @@ class QuantizeResult:
     samples: int
     metadata: object
     warnings: list
+    calibration: str = ""  # which images calibrated it, e.g. "50 images of photos/ (split train)"
 
 
 def runtime_warnings(tflite_bytes):
@@ -34,8 +35,14 @@ def runtime_warnings(tflite_bytes):
 
 
 def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode="int8", io_type=None,
-                  scale=None, mean=None, std=None, labels_file=None, seed=0):
-    """Quantize the Keras model at `model_path` and write `out_path` atomically."""
+                  scale=None, mean=None, std=None, labels_file=None, seed=0, split=None, cache=None,
+                  input_shape=None, weights=None, layout=None):
+    """Quantize the float model `model_path` names (see float_models.FORMATS) and write `out_path` atomically.
+
+    Calibration takes `samples` images drawn at random (seeded) from `split` (default train) of the dataset;
+    only those are decoded, however big the folder. `input_shape` (CxHxW), `weights` and `layout` ("nhwc" or
+    "nchw", the .tflite input's) are for PyTorch models.
+    """
     out_path = pathlib.Path(out_path)
     atomic.check_parent_directory(out_path)
     io_type = io_type or ("int8" if mode == "int8" else "float32")
@@ -43,20 +50,25 @@ def quantize_file(model_path, out_path, calibration_spec=None, samples=200, mode
         raise DatasetError("--calibration is required for --mode int8 (a dataset name or a folder of images)")
     if samples < 1:
         raise DatasetError(f"--samples must be at least 1, got {samples}")
-    keras_model = artifacts.load_keras_model(model_path)
-    input_shape = converter.model_input_shape(keras_model)
-    num_classes = int(keras_model.outputs[0].shape[-1])
+    model = float_models.load_float_model(model_path, input_shape, weights)
+    layout = float_models.check_layout(model, layout)
     labels = artifacts.read_labels_file(labels_file) if labels_file else None
-    metadata = artifacts.keras_metadata(model_path, input_shape, num_classes, scale, mean, std, labels)
+    metadata = artifacts.float_model_metadata(model.files[0], model.image_shape, model.num_classes, scale, mean,
+                                              std, labels)
+    metadata.preprocessing = dataclasses.replace(metadata.preprocessing, layout=layout)
     calibration = None
     used = 0
+    description = ""
     if mode == "int8":
-        dataset = load_dataset(calibration_spec, preprocessing=metadata.preprocessing, split="train")
+        dataset = open_dataset(calibration_spec, split=split or "train", preprocessing=metadata.preprocessing,
+                               cache=cache)
         if len(dataset) == 0:
             raise DatasetError(f"calibration dataset {calibration_spec} has no usable image")
-        subset = dataset.take(samples, seed=seed)
-        calibration = subset.inputs(metadata.preprocessing)
-        used = len(subset)
-    tflite_bytes = converter.quantize_keras_model(keras_model, calibration, mode, io_type, metadata)
+        pixels = dataset.take(samples, seed=seed).read().pixels
+        calibration = metadata.preprocessing.scale_pixels(pixels)
+        used = len(pixels)
+        description = dataset.describe(used)
+    tflite_bytes = model.convert(calibration, mode, io_type, metadata, layout)
     atomic.write_bytes(out_path, tflite_bytes)
-    return QuantizeResult(out_path, len(tflite_bytes), used, metadata, runtime_warnings(tflite_bytes))
+    return QuantizeResult(out_path, len(tflite_bytes), used, metadata, runtime_warnings(tflite_bytes),
+                          description)

@@ -10,7 +10,6 @@ import tempfile
 import numpy as np
 
 from edgecnn.errors import ConfigurationError
-from edgecnn.quantize import converter
 
 
 def parse_sizes(text):
@@ -24,9 +23,10 @@ def parse_sizes(text):
     return sizes
 
 
-def sweep(keras_model, metadata, io_type, calibration_dataset, sizes, evaluate):
+def sweep(float_model, metadata, io_type, calibration_dataset, sizes, evaluate):
     """Rows {"requested", "samples", "bytes", ...evaluate(path)} per size, and notes.
 
+    `float_model` is a float_models.FloatModel (Keras or PyTorch), converted in the quantized model's layout.
     `evaluate(path)` scores a .tflite file on the report's images and returns a dict of figures.
     """
     preprocessing = metadata.preprocessing
@@ -40,9 +40,8 @@ def sweep(keras_model, metadata, io_type, calibration_dataset, sizes, evaluate):
         done.add(len(subset))
         if len(subset) < size:
             notes.append(f"{size} calibration images requested, the dataset has {len(subset)}")
-        tflite_bytes = converter.quantize_keras_model(
-            keras_model, subset.inputs(preprocessing), mode="int8", io_type=io_type, metadata=metadata
-        )
+        tflite_bytes = float_model.convert(subset.inputs(preprocessing), "int8", io_type, metadata,
+                                           preprocessing.layout)
         with tempfile.NamedTemporaryFile(suffix=".tflite") as handle:
             handle.write(tflite_bytes)
             handle.flush()

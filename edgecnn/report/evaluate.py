@@ -1,4 +1,4 @@
-"""`edgecnn report`: evaluate a float Keras model and its quantized .tflite on the same images."""
+"""`edgecnn report`: evaluate a float model (Keras or PyTorch) and its quantized .tflite on the same images."""
 
 import dataclasses
 import pathlib
@@ -6,12 +6,13 @@ import pathlib
 import numpy as np
 
 from edgecnn import artifacts, atomic, json_text
-from edgecnn.data import load_dataset
+from edgecnn.data import open_dataset
 from edgecnn.errors import ModelFileError
-from edgecnn.quantize import converter
+from edgecnn.quantize import converter, float_models
 from edgecnn.report import metrics, render
 
 FLOAT_LATENCY_IMAGES = 200
+BATCH_SIZE = 256
 
 
 @dataclasses.dataclass
@@ -25,11 +26,6 @@ class ReportOptions:
     bench_specs: tuple = ()  # --bench [LABEL=]FILE.jsonl
     tflm_root: str = None
     emulate_module: object = None  # a stand-in for edgecnn.emulate (tests)
-
-
-def float_probabilities(keras_model, inputs):
-    """Scores of the float Keras model for all inputs."""
-    return np.asarray(keras_model.predict(inputs, batch_size=256, verbose=0), np.float32)
 
 
 def float_tflite_latency(float_tflite, preprocessing, pixels, backend):
@@ -51,15 +47,45 @@ def float_tflite_latency(float_tflite, preprocessing, pixels, backend):
 def quantized_probabilities(classifier, pixels):
     """Scores of a .tflite model image by image (it has batch 1), and its mean model-only latency in ms.
 
-    `pixels` are (N, H, W, C) uint8 at the model's size, as a dataset loaded with its preprocessing gives them.
+    `pixels` are (N, H, W, C) uint8 at the model's size, as a dataset opened with its preprocessing gives them.
     """
+    scores, seconds = quantized_scores(classifier, pixels)
+    return scores, seconds / max(1, len(pixels)) * 1000
+
+
+def quantized_scores(classifier, pixels):
+    """Scores of a .tflite model for each image, and the model-only seconds they took in all."""
     prepared = classifier.encoder.encode_pixels(pixels)
     scores, elapsed = [], 0.0
     for index in range(len(prepared)):
         output, seconds = classifier.timed_predict(prepared[index : index + 1])
         scores.append(output)
         elapsed += seconds
-    return np.stack(scores).astype(np.float32), elapsed / max(1, len(pixels)) * 1000
+    return np.asarray(scores, np.float32).reshape(len(prepared), -1), elapsed
+
+
+def evaluate_both(float_model, classifier, dataset):
+    """Float and quantized scores of every readable image of `dataset`, batch by batch (memory stays flat).
+
+    Returns (float scores, quantized scores, labels, quantized seconds, the first images for the float latency).
+    """
+    preprocessing = classifier.preprocessing
+    float_parts, quantized_parts, labels, latency_pixels = [], [], [], []
+    quantized_seconds = 0.0
+    kept = 0
+    for batch in dataset.batches(BATCH_SIZE):
+        float_parts.append(float_model.predict(preprocessing.scale_pixels(batch.pixels)))
+        scores, seconds = quantized_scores(classifier, batch.pixels)
+        quantized_parts.append(scores)
+        quantized_seconds += seconds
+        labels.append(batch.labels)
+        if kept < FLOAT_LATENCY_IMAGES:
+            latency_pixels.append(batch.pixels[: FLOAT_LATENCY_IMAGES - kept])
+            kept += len(latency_pixels[-1])
+    if not labels:
+        raise ModelFileError(f"dataset {dataset.source} gave no images to evaluate")
+    return (np.concatenate(float_parts), np.concatenate(quantized_parts), np.concatenate(labels),
+            quantized_seconds, np.concatenate(latency_pixels))
 
 
 def _io_type(quantized_path):
@@ -71,49 +97,69 @@ def _io_type(quantized_path):
     return name if name in converter.IO_TYPES else "int8"
 
 
-def build_report(float_model_path, quantized_path, dataset_spec, limit=None, backend="auto", options=None):
-    """All figures of the report as one JSON-ready dict, plus the images it refers to."""
+def build_report(float_model_path, quantized_path, dataset_spec, limit=None, backend="auto", split=None,
+                 cache=None, options=None, input_shape=None, weights=None):
+    """All figures of the report as one JSON-ready dict, plus the pixels of the images it shows (by index).
+
+    Evaluates every image of `split` (default: the test split, or every image of a plain folder), or the first
+    `limit` of them. `options` adds the optional sections (ReportOptions). `float_model_path` is any MODEL
+    `quantize` takes (float_models.FORMATS); `input_shape` and `weights` are for PyTorch models.
+    """
     from edgecnn.report import calibration, deployment
     from edgecnn.runtime import Classifier
 
     options = options or ReportOptions()
+
     quantized_path = pathlib.Path(quantized_path)
     if not quantized_path.is_file():
         raise ModelFileError(f"quantized model not found: {quantized_path}")
     # Options that can be wrong are checked before anything slow runs.
     targets = deployment.resolve_targets(options.targets, options.emulate_module) if options.targets else None
     bench = [row for spec in options.bench_specs for row in deployment.bench_rows(spec)]
-    keras_model = artifacts.load_keras_model(float_model_path)
+    float_model = float_models.load_float_model(float_model_path, input_shape, weights)
     classifier = Classifier(quantized_path, backend=backend)
-    input_shape = converter.model_input_shape(keras_model)
-    if tuple(classifier.input_shape) != input_shape:
+    image_shape = tuple(classifier.preprocessing.input_shape)
+    if image_shape != tuple(float_model.image_shape) or len(classifier.labels) != float_model.num_classes:
         raise ModelFileError(
-            f"{quantized_path} takes input {tuple(classifier.input_shape)} but {float_model_path} takes "
-            f"{input_shape}: they are not the same model"
+            f"{quantized_path} takes {image_shape} (HxWxC) images into {len(classifier.labels)} classes but "
+            f"{float_model_path} takes {tuple(float_model.image_shape)} into {float_model.num_classes}: "
+            "they are not the same model"
         )
     preprocessing = classifier.preprocessing
-    dataset = load_dataset(dataset_spec, preprocessing=preprocessing, split="test")
+    dataset = open_dataset(dataset_spec, split=split, preprocessing=preprocessing, cache=cache)
     if limit:
-        dataset = dataset.subset(np.arange(min(limit, len(dataset))))
+        dataset = dataset.head(limit)
     if dataset.num_classes != len(classifier.labels):
         raise ModelFileError(
             f"dataset {dataset_spec} has {dataset.num_classes} classes, the model has {len(classifier.labels)} outputs"
         )
     calibration_dataset = None
     if options.calibration_sizes:
-        calibration_dataset = load_dataset(options.calibration_spec or dataset_spec, preprocessing, split="train")
-    float_scores = float_probabilities(keras_model, dataset.inputs(preprocessing))
-    quantized_scores, quantized_latency = quantized_probabilities(classifier, dataset.images)
-    report = metrics.compare(float_scores, quantized_scores, dataset.labels, classifier.labels)
-    float_tflite = converter.quantize_keras_model(keras_model, mode="float32", io_type="float32")
-    float_latency = float_tflite_latency(float_tflite, preprocessing, dataset.images, backend)
+        calibration_dataset = open_dataset(options.calibration_spec or dataset_spec, split="train",
+                                           preprocessing=preprocessing, cache=cache)
+    float_scores, quantized, labels, quantized_seconds, latency_pixels = evaluate_both(
+        float_model, classifier, dataset
+    )
+    report = metrics.compare(float_scores, quantized, labels, classifier.labels)
+    paths = dataset.paths
+    for flip in report["flips"]:
+        if paths is not None:
+            flip["file"] = paths[flip["index"]]
+    thumbnails = dict(zip(
+        (flip["index"] for flip in report["flips"]),
+        dataset.pixels_at([flip["index"] for flip in report["flips"]]),
+    ))
+    float_tflite = float_model.convert(mode="float32", io_type="float32", layout=preprocessing.layout)
+    float_latency = float_tflite_latency(float_tflite, preprocessing, latency_pixels, backend)
     report.update({
         "model": classifier.model_name or pathlib.Path(float_model_path).stem,
         "dataset": str(dataset_spec),
+        "split": dataset.split,
+        "evaluated": dataset.describe(len(labels)),
         "float_model": str(float_model_path),
         "quantized_model": str(quantized_path),
         "sizes": {
-            "keras_bytes": pathlib.Path(float_model_path).stat().st_size,
+            f"{float_model.format.name}_bytes": float_model.size_bytes,
             "float_tflite_bytes": len(float_tflite),
             "quantized_tflite_bytes": quantized_path.stat().st_size,
             "quantized_to_float_ratio": quantized_path.stat().st_size / len(float_tflite),
@@ -121,30 +167,35 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
         "latency_ms": {
             "float": float_latency,
             "float_runtime": f"{classifier.backend_name} (float .tflite)",
-            "quantized": quantized_latency,
+            "quantized": quantized_seconds / len(labels) * 1000,
             "quantized_runtime": classifier.backend_name,
         },
         "quantized_precision": classifier.precision,
     })
-    if options.layer_error:
+    if options.layer_error and float_model.format.name != "keras":
+        report["layer_error"] = {"skipped": f"per-layer error pairs Keras layers with the model's tensors; "
+                                            f"{float_model.spec} is a {float_model.format.name} model"}
+    elif options.layer_error:
         from edgecnn.report import layer_error
 
-        report["layer_error"] = layer_error.layer_errors(quantized_path, keras_model, preprocessing, dataset.images)
+        report["layer_error"] = layer_error.layer_errors(quantized_path, float_model.handle, preprocessing,
+                                                         dataset)
     if calibration_dataset is not None:
         float_predictions = np.argmax(float_scores, axis=1)
 
         def evaluate(path):
-            scores, _ = quantized_probabilities(Classifier(path, backend=backend), dataset.images)
-            return calibration.agreement_figures(scores, dataset.labels, float_predictions)
+            candidate = Classifier(path, backend=backend)
+            scores = np.concatenate([quantized_scores(candidate, batch.pixels)[0] for batch in dataset.batches()])
+            return calibration.agreement_figures(scores, labels, float_predictions)
 
         metadata = artifacts.tflite_metadata(quantized_path)
-        rows, notes = calibration.sweep(keras_model, metadata, _io_type(quantized_path), calibration_dataset,
+        rows, notes = calibration.sweep(float_model, metadata, _io_type(quantized_path), calibration_dataset,
                                         options.calibration_sizes, evaluate)
         report["calibration_sweep"] = {
             "dataset": str(options.calibration_spec or dataset_spec),
             "rows": rows,
             "notes": notes,
-            "given_model": calibration.agreement_figures(quantized_scores, dataset.labels, float_predictions),
+            "given_model": calibration.agreement_figures(quantized, labels, float_predictions),
             "float_top1": report["float"]["top1"],
         }
     if targets or bench:
@@ -152,11 +203,14 @@ def build_report(float_model_path, quantized_path, dataset_spec, limit=None, bac
                                                 options.emulate_module)
         section["targets"] += [row.to_dict() for row in bench]
         report["deployment"] = section
-    return report, dataset.images
+    return report, thumbnails
 
 
 def write_report(report, images, out_dir):
-    """report.json, report.md and report.html in `out_dir`, each written atomically."""
+    """report.json, report.md and report.html in `out_dir`, each written atomically.
+
+    `images` maps a sample index to its pixels, for the thumbnails of flipped predictions.
+    """
     out_dir = pathlib.Path(out_dir)
     atomic.check_parent_directory(out_dir)
     confusion_pngs = [

@@ -12,8 +12,9 @@ from edgecnn.verify import keras_layers
 CHUNK_IMAGES = 64
 
 
-def layer_errors(quantized_path, keras_model, preprocessing, pixels):
-    """{"images", "rows", "notes", "worst"} for (N, H, W, C) uint8 `pixels`, or {"skipped": reason}."""
+def layer_errors(quantized_path, keras_model, preprocessing, dataset):
+    """{"images", "rows", "notes", "worst"} over the images of `dataset` (opened with `preprocessing`), or
+    {"skipped": reason}."""
     from edgecnn.reference import Interpreter
 
     try:
@@ -25,10 +26,13 @@ def layer_errors(quantized_path, keras_model, preprocessing, pixels):
     encoder = InputEncoder.for_tensor(preprocessing, interpreter.input_details[0])
     layers = keras_layers.comparable_layers(keras_model)
     pairs = keras_layers.pair_layers(interpreter, layers)
-    keras_layers.check_keras_inputs(keras_model, [encoder.floats(pixels[:1])], interpreter.source)
     sums = [None if tensor_index is None else keras_layers.ErrorSums() for tensor_index, _ in pairs]
-    for start in range(0, len(pixels), CHUNK_IMAGES):
-        chunk = pixels[start : start + CHUNK_IMAGES]
+    count = 0
+    for batch in dataset.batches(CHUNK_IMAGES, progress=False):
+        chunk = batch.pixels
+        if count == 0:
+            keras_layers.check_keras_inputs(keras_model, [encoder.floats(chunk[:1])], interpreter.source)
+        count += len(chunk)
         run = interpreter.run(encoder.encode_pixels(chunk), keep_intermediates=True)
         outputs = keras_layers.layer_outputs(keras_model, layers, [encoder.floats(chunk)])
         for output, (tensor_index, _), layer_sums in zip(outputs, pairs, sums):
@@ -37,4 +41,4 @@ def layer_errors(quantized_path, keras_model, preprocessing, pixels):
     rows, notes = keras_layers.error_rows(layers, pairs, sums, interpreter)
     scored = [row for row in rows if row["sqnr_db"] is not None]
     worst = min(scored, key=lambda row: row["sqnr_db"])["layer"] if scored else None
-    return {"images": int(len(pixels)), "rows": rows, "notes": notes, "worst": worst}
+    return {"images": int(count), "rows": rows, "notes": notes, "worst": worst}

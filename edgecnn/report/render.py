@@ -6,7 +6,10 @@ import io
 
 import numpy as np
 
+from edgecnn import extras
+
 MAX_FLIPS_SHOWN = 48
+CONFUSION_PURPOSE = "the report's confusion matrices"
 
 
 def png_data_uri(png_bytes):
@@ -28,8 +31,7 @@ def thumbnail_png(image, size=56):
 
 def confusion_png(confusion, class_names, title):
     """A confusion matrix heat map, counts written in the cells."""
-    import matplotlib
-
+    matplotlib = extras.require("matplotlib", CONFUSION_PURPOSE)
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
@@ -73,11 +75,16 @@ def summary_rows(report):
     ]
 
 
+def split_text(report):
+    return f" ({report['split']} split)" if report.get("split") else ""
+
+
 def markdown(report):
     lines = [
         f"# int8 vs float: {report['model']}",
         "",
-        f"Dataset `{report['dataset']}`, {report['samples']} images. Float: `{report['float_model']}`; "
+        f"Dataset `{report['dataset']}`{split_text(report)}, {report['samples']} images. "
+        f"Float: `{report['float_model']}`; "
         f"quantized: `{report['quantized_model']}`.",
         "",
         "| metric | float | quantized |",
@@ -135,7 +142,7 @@ figure {{ display: inline-block; margin: 0.4em; font-size: 0.75em; text-align: c
 img {{ image-rendering: pixelated; }}
 </style></head><body>
 <h1>int8 vs float: {escape(report['model'])}</h1>
-<p>Dataset <code>{escape(report['dataset'])}</code>, {report['samples']} images.
+<p>Dataset <code>{escape(report['dataset'])}</code>{escape(split_text(report))}, {report['samples']} images.
 Float <code>{escape(report['float_model'])}</code>, quantized <code>{escape(report['quantized_model'])}</code>.</p>
 <table><tr><th>metric</th><th>float</th><th>quantized</th></tr>{rows}</table>
 <h2>Confusion matrices</h2>{matrices}

@@ -32,6 +32,7 @@ class BenchRow:
     end_to_end_ms_p50: float
     end_to_end_ms_p95: float
     accuracy: float = None
+    accuracy_images: int = None
 
     @property
     def inferences_per_second(self):
@@ -71,11 +72,23 @@ def measure(classifier, frames, warmup=10, runs=100, top_k=5):
 
 
 def evaluate(classifier, dataset, limit=None):
-    """Top-1 accuracy on a dataset (the first `limit` images)."""
-    images, labels = dataset.images[:limit], dataset.labels[:limit]
-    prepared = classifier.prepare_batch(images)
-    predicted = [int(np.argmax(classifier.predict(prepared[index : index + 1]))) for index in range(len(images))]
-    return float(np.mean(np.asarray(predicted) == np.asarray(labels))) if len(labels) else float("nan")
+    """Top-1 accuracy on a dataset (its first `limit` images) and how many images that was."""
+    if limit:
+        dataset = dataset.head(limit)
+    correct = count = 0
+    for batch in dataset.batches():
+        prepared = classifier.prepare_batch(batch.pixels)
+        for index in range(len(batch)):
+            correct += int(np.argmax(classifier.predict(prepared[index : index + 1])) == batch.labels[index])
+        count += len(batch)
+    return (correct / count if count else float("nan")), count
+
+
+def open_for(classifier, dataset, split=None, cache=None):
+    """A dataset spec (or Dataset) opened at the classifier's input size."""
+    from edgecnn.data import open_dataset
+
+    return open_dataset(dataset, split=split, preprocessing=classifier.preprocessing, cache=cache)
 
 
 def keras_to_float_tflite(path):
@@ -97,8 +110,14 @@ def bench_model(
     dataset=None,
     limit=None,
     frame=None,
+    split=None,
+    cache=None,
 ):
-    """One BenchRow for one model on one backend and thread count."""
+    """One BenchRow for one model on one backend and thread count.
+
+    With `dataset` (a spec or a Dataset), the end-to-end column times its images and the accuracy column
+    covers every image of `split` (default: the test split, or every image of a plain folder), or `limit`.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
@@ -118,10 +137,13 @@ def bench_model(
             fallback_cpu=fallback_cpu,
         )
         frames = [frame if frame is not None else default_frame()]
+        accuracy = accuracy_images = None
         if dataset is not None:
-            frames = list(dataset.images[: max(1, min(len(dataset.images), runs))])
+            dataset = open_for(classifier, dataset, split, cache)
+            frames = list(dataset.head(max(1, runs)).read(progress=False).pixels)
         model_seconds, end_to_end_seconds = measure(classifier, frames, warmup, runs)
-        accuracy = None if dataset is None else evaluate(classifier, dataset, limit)
+        if dataset is not None:
+            accuracy, accuracy_images = evaluate(classifier, dataset, limit)
     finally:
         if temporary:
             os.unlink(temporary)
@@ -139,6 +161,7 @@ def bench_model(
         end_to_end_ms_p50=end_p50,
         end_to_end_ms_p95=end_p95,
         accuracy=accuracy,
+        accuracy_images=accuracy_images,
     )
 
 
@@ -153,6 +176,7 @@ COLUMNS = [
     ("model_ms_p95", "Model p95 ms", "{:.3f}"),
     ("end_to_end_ms_p50", "E2E p50 ms", "{:.3f}"),
     ("end_to_end_ms_p95", "E2E p95 ms", "{:.3f}"),
+    ("accuracy_images", "Images", "{}"),
     ("accuracy", "Top-1", "{:.4f}"),
 ]
 
@@ -162,7 +186,7 @@ def format_table(rows):
     columns = [
         column
         for column in COLUMNS
-        if column[0] != "accuracy" or any(row.accuracy is not None for row in rows)
+        if column[0] not in ("accuracy", "accuracy_images") or any(row.accuracy is not None for row in rows)
     ]
     cells = [
         ["-" if getattr(row, key) is None else pattern.format(getattr(row, key)) for key, _, pattern in columns]

@@ -80,10 +80,10 @@ class Classifier:
         self.labels = list(metadata.labels)
         self.model_name = metadata.model_name
         self.preprocessing = preprocessing or metadata.preprocessing
-        if tuple(self.preprocessing.input_shape) != tuple(self.input_shape):
+        if tuple(self.preprocessing.tensor_shape) != tuple(self.input_shape):
             raise ModelFileError(
-                f"{self.model_path}: stored preprocessing makes {self.preprocessing.input_shape} images "
-                f"but the input tensor {self.input.name} is {self.input_shape}"
+                f"{self.model_path}: stored preprocessing makes {self.preprocessing.layout} inputs "
+                f"{self.preprocessing.tensor_shape} but the input tensor {self.input.name} is {self.input_shape}"
             )
         self.encoder = InputEncoder.for_tensor(self.preprocessing, self.input)
         self.score_table = score_table(self.output)
@@ -98,7 +98,7 @@ class Classifier:
         details = self.backend.input_details
         if len(details) != 1 or len(details[0].shape) != 4:
             shapes = [detail.shape for detail in details]
-            raise UnsupportedModelError(f"{self.model_path}: expected one NHWC image input, found {shapes}")
+            raise UnsupportedModelError(f"{self.model_path}: expected one image input, found {shapes}")
         if details[0].shape[0] != 1:
             raise UnsupportedModelError(
                 f"{self.model_path}: input {details[0].name} has batch {details[0].shape[0]}; "
@@ -111,7 +111,7 @@ class Classifier:
         return self.encoder.encode([image])
 
     def prepare_batch(self, images):
-        """uint8 RGB (or gray) images, or one (N, H, W, 3) array -> (N, H, W, C) model inputs.
+        """uint8 RGB (or gray) images, or one (N, H, W, 3) array -> model inputs in the tensor's layout.
 
         `[i:i + 1]` of the result is what `prepare(images[i])` gives.
         """

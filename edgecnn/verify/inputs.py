@@ -62,9 +62,12 @@ def random_inputs(interpreter, count, seed):
     return VerifyInputs(quantized, floats, f"{count} random int8 inputs (seed {seed})")
 
 
-def dataset_inputs(interpreter, spec, count, seed):
-    """`count` images of dataset `spec`, preprocessed with the model's own metadata, then quantized."""
-    from edgecnn.data import load_dataset
+def dataset_inputs(interpreter, spec, count, seed, split=None, cache=None):
+    """`count` images drawn (seeded) from dataset `spec`, preprocessed with the model's own metadata, quantized.
+
+    They come from `split` (default: the test split, or every image of a plain folder); only they are decoded.
+    """
+    from edgecnn.data import open_dataset
 
     if len(interpreter.input_details) != 1:
         raise UnsupportedModelError(
@@ -77,27 +80,27 @@ def dataset_inputs(interpreter, spec, count, seed):
     input_shape = _shape_without_batch(info)
     if len(input_shape) != 3:
         raise UnsupportedModelError(
-            f"--dataset needs an image input (H, W, C); input {info.name} has shape {list(info.shape)}"
+            f"--dataset needs an image input (H, W, C or C, H, W); input {info.name} has shape {list(info.shape)}"
         )
     metadata = artifacts.tflite_metadata(interpreter.model, strict=True)
     preprocessing = metadata.preprocessing
-    if tuple(preprocessing.input_shape) != input_shape:
+    if tuple(preprocessing.tensor_shape) != input_shape:
         raise UnsupportedModelError(
-            f"the model's preprocessing makes {preprocessing.input_shape} images but its input {info.name} "
-            f"takes {input_shape}"
+            f"the model's preprocessing makes {preprocessing.layout} inputs {preprocessing.tensor_shape} but its "
+            f"input {info.name} takes {input_shape}"
         )
-    dataset = load_dataset(spec, preprocessing).take(count, seed=seed)
+    dataset = open_dataset(spec, split=split, preprocessing=preprocessing, cache=cache)
     if len(dataset) == 0:
         raise ConfigurationError(f"dataset {spec!r} has no images")
+    pixels = dataset.take(count, seed=seed).read().pixels
     encoder = InputEncoder.for_tensor(preprocessing, info)
-    floats = encoder.floats(dataset.images)
+    floats = encoder.floats(pixels)
     if floats.shape[1:] != input_shape:
         raise UnsupportedModelError(
             f"dataset {spec!r} gives inputs of shape {floats.shape[1:]}, model takes {input_shape}"
         )
     where = "the model's metadata" if metadata.from_model else "defaults for its input shape"
-    return VerifyInputs(
-        [encoder.encode_pixels(dataset.images)],
-        [floats],
-        f"{len(dataset)} images of {spec} (preprocessing from {where})",
-    )
+    drawn = dataset.describe(len(pixels))
+    if len(pixels) < len(dataset):
+        drawn += f", drawn at random from {len(dataset):,}"
+    return VerifyInputs([encoder.encode_pixels(pixels)], [floats], f"{drawn}; preprocessing from {where}")

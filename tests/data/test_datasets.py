@@ -115,6 +115,30 @@ def test_preprocessing_converts_resizes_and_scales():
     assert round_trip == Preprocessing(8, 9, 3, 0.5, (1.0, 2.0, 3.0), (4.0, 5.0, 6.0))
 
 
+def test_channels_first_layout_is_read_guessed_and_encoded():
+    from edgecnn.data.encoding import InputEncoder
+    from edgecnn.data.preprocessing import detect_layout
+
+    nchw = Preprocessing(4, 5, 3, mean=(0.5,), layout="nchw")
+    assert nchw.input_shape == (4, 5, 3) and nchw.tensor_shape == (3, 4, 5)
+    assert Preprocessing.from_dict(nchw.to_dict()) == nchw
+    assert Preprocessing.from_dict({"height": 4, "width": 5, "channels": 3}).layout == "nhwc"  # older metadata
+    # Without metadata: channels-first only when the last axis cannot be the channels.
+    assert [detect_layout(shape) for shape in [(1, 3, 224, 224), (1, 224, 224, 3), (1, 1, 28, 28), (1, 3, 8, 3)]] == [
+        "nchw", "nhwc", "nchw", "nhwc"]
+    guessed = Preprocessing.for_input_shape((1, 1, 28, 32))
+    assert (guessed.height, guessed.width, guessed.channels, guessed.layout) == (28, 32, 1, "nchw")
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 4, 5, 3), dtype=np.uint8)
+    channels_last = InputEncoder(Preprocessing(4, 5, 3, mean=(0.5,)), np.int8, 1 / 255, -128)
+    channels_first = InputEncoder(nchw, np.int8, 1 / 255, -128)
+    encoded = channels_first.encode_pixels(pixels)
+    assert encoded.shape == (2, 3, 4, 5) and encoded.flags.c_contiguous
+    assert np.array_equal(encoded, np.moveaxis(channels_last.encode_pixels(pixels), -1, 1))
+    assert np.array_equal(channels_first.floats(pixels), np.moveaxis(channels_last.floats(pixels), -1, 1))
+    with pytest.raises(ConfigurationError, match="unknown input layout"):
+        Preprocessing(4, 4, 1, layout="chw")
+
+
 def test_preprocessing_rejects_bad_settings():
     with pytest.raises(ConfigurationError, match="1 or 3 values"):
         Preprocessing(4, 4, 3, mean=(0.1, 0.2))

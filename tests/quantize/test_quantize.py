@@ -123,6 +123,10 @@ def test_bad_inputs_fail_in_one_line_and_write_nothing(trained_lenet, tmp_path):
         (["quantize", keras_path, "--calibration", empty_folder], "no readable images"),
         (["quantize", keras_path, "--calibration", "no-such-set"], "unknown dataset 'no-such-set'"),
         (["quantize", keras_path], "--calibration is required"),
+        (["quantize", keras_path, "--calibration", "mnist-sample", "--input-layout", "nchw"],
+         "Keras model file (.keras, .h5) converts to nhwc"),
+        (["quantize", keras_path, "--calibration", "mnist-sample", "--weights", keras_path],
+         "--weights is for PyTorch models"),
     ]
     for arguments, expected in cases:
         result = run_cli(*arguments, "--out", tmp_path / "out.tflite")

@@ -7,5 +7,6 @@ constexpr int kTensorArenaSize = 4624;
 constexpr int kInputHeight = 16;
 constexpr int kInputWidth = 16;
 constexpr int kInputChannels = 1;
+constexpr bool kInputChannelsFirst = false;
 
 #endif  // EDGECNN_MODEL_SETTINGS_H_

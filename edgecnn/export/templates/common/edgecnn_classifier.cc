@@ -159,7 +159,8 @@ int EdgecnnClassifyPixels(const uint8_t* pixels, int width, int height, int chan
         value = (value * kPixelScale - kPixelMean[channel]) / kPixelStd[channel];
         int quantized = static_cast<int>(lroundf(value / input.scale)) + input.zero_point;
         quantized = quantized < low ? low : (quantized > high ? high : quantized);
-        const int offset = (y * kInputWidth + x) * kInputChannels + channel;
+        const int offset = kInputChannelsFirst ? (channel * kInputHeight + y) * kInputWidth + x
+                                               : (y * kInputWidth + x) * kInputChannels + channel;
         input.data[offset] = static_cast<uint8_t>(input.is_unsigned ? quantized : static_cast<int8_t>(quantized));
       }
     }
