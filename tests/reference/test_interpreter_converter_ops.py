@@ -19,9 +19,9 @@ from edgecnn.reference import (
     BUILTIN_REF_UNSUPPORTED_OPS,
     MICRO_UNSUPPORTED_OPS,
     Interpreter,
-    memory,
     micro_problems,
 )
+from edgecnn.tflite import memory
 
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
@@ -410,7 +410,7 @@ def test_multi_output_lifetimes_and_memory_plan():
         last = max(readers[index], default=split.index)
         assert lifetimes[index] == (split.index, last)
     assert len({lifetimes[index] for index in split.outputs}) > 1
-    plan = memory.plan_memory(interpreter)
+    plan = memory.plan_memory(interpreter.subgraph, interpreter.lifetimes())
     assert {tensor.index for tensor in plan.tensors} >= set(split.outputs)
     inputs = reference_models.random_int8_inputs(interpreter.input_details[0], 8, seed=3)
     kept = interpreter.run(inputs).outputs
