@@ -16,10 +16,41 @@ class VerifyInputs:
     quantized: list
     floats: list
     description: str
+    labels: object = None  # dataset inputs: each image's class, numbered as the model's labels
 
     @property
     def count(self):
         return len(self.quantized[0])
+
+
+@dataclasses.dataclass
+class TensorDetails:
+    index: int
+    name: str
+    shape: tuple
+    dtype: np.dtype
+    scale: float
+    zero_point: int
+
+
+@dataclasses.dataclass
+class ModelInputs:
+    """A model's input tensors as the input helpers read them, without loading the NumPy interpreter: for
+    models it cannot run (emulate runs any model TFLite Micro runs)."""
+
+    model: object  # an edgecnn.tflite Model
+    input_details: list
+
+    @classmethod
+    def of(cls, model):
+        details = []
+        for index in model.main.inputs:
+            tensor = model.main.tensors[index]
+            quantization = tensor.quantization
+            scale = float(quantization.scales[0]) if quantization.is_quantized else 0.0
+            zero_point = int(quantization.zero_points[0]) if quantization.zero_points.size else 0
+            details.append(TensorDetails(index, tensor.name, tuple(tensor.shape), tensor.dtype, scale, zero_point))
+        return cls(model, details)
 
 
 def _shape_without_batch(info):
@@ -54,16 +85,19 @@ def random_inputs(interpreter, count, seed):
     random = np.random.default_rng(seed)
     quantized, floats = [], []
     for info in interpreter.input_details:
-        values = random.integers(-128, 127, size=(count, *_shape_without_batch(info)), endpoint=True).astype(
-            np.int8
-        )
+        dtype = np.dtype(info.dtype) if np.dtype(info.dtype).kind in "iu" else np.dtype(np.int8)
+        limits = np.iinfo(dtype)
+        values = random.integers(limits.min, limits.max, size=(count, *_shape_without_batch(info)),
+                                 endpoint=True).astype(dtype)
         quantized.append(values)
         floats.append(dequantize(values, info.scale, info.zero_point))
-    return VerifyInputs(quantized, floats, f"{count} random int8 inputs (seed {seed})")
+    kinds = "/".join(sorted({array.dtype.name for array in quantized}))
+    return VerifyInputs(quantized, floats, f"{count} random {kinds} inputs (seed {seed})")
 
 
 def dataset_inputs(interpreter, spec, count, seed):
-    """`count` images of dataset `spec`, preprocessed with the model's own metadata, then quantized."""
+    """`count` images of dataset `spec` (None: all of them), preprocessed with the model's own metadata, then
+    quantized, in an order shuffled by `seed`."""
     from edgecnn.data import load_dataset
 
     if len(interpreter.input_details) != 1:
@@ -71,7 +105,7 @@ def dataset_inputs(interpreter, spec, count, seed):
             f"--dataset feeds models with one image input; "
             f"this one has {len(interpreter.input_details)} inputs"
         )
-    if count < 1:
+    if count is not None and count < 1:
         raise ConfigurationError(f"--count takes a positive number of images, got {count}")
     info = interpreter.input_details[0]
     input_shape = _shape_without_batch(info)
@@ -100,4 +134,13 @@ def dataset_inputs(interpreter, spec, count, seed):
         [encoder.encode_pixels(dataset.images)],
         [floats],
         f"{len(dataset)} images of {spec} (preprocessing from {where})",
+        labels=model_label_indices(dataset, metadata.labels),
     )
+
+
+def model_label_indices(dataset, model_labels):
+    """Each image's class as the model numbers its outputs (artifacts.model_label_index)."""
+    names = list(dataset.class_names)
+    mapping = [artifacts.model_label_index(name, position, model_labels) for position, name in enumerate(names)]
+    return np.asarray([mapping[int(label)] if int(label) < len(mapping) else int(label)
+                       for label in dataset.labels], np.int64)
