@@ -22,6 +22,8 @@ from edgecnn.tflite import memory
 
 ALIGNMENT = memory.ALIGNMENT
 KERNEL_SETS = (arena_kernels.REFERENCE, arena_kernels.CMSIS_NN)
+MAX_SCRATCH_BUFFERS_PER_OP = 12  # kMaxScratchBuffersPerOp: the head keeps room for that many more requests
+TEMPORARY_COPIES = 2
 
 
 @dataclasses.dataclass
@@ -95,10 +97,48 @@ def estimate_arena(model, kernels=arena_kernels.REFERENCE, abi=arena_sizes.MCU, 
         for operator in graph.operators
         for size in arena_kernels.scratch_buffers(graph, operator, kernels, architecture)
     ]
-    head = _plan_head(graph, memory.graph_lifetimes(graph), scratch)
+    lifetimes = memory.graph_lifetimes(graph)
+    head = _plan_head(graph, lifetimes, scratch)
     allocations, approximate = tail_allocations(graph, abi, kernels, architecture, len(scratch))
-    tail = _tail_bytes(allocations) + abi.per_op_margin * len(graph.operators)
-    return ArenaEstimate(head, tail, approximate)
+    margin = abi.per_op_margin * len(graph.operators)
+    tail = _tail_bytes(allocations) + margin
+    # While the model is prepared and planned the head holds bookkeeping instead of tensors; for a small model
+    # that moment, not the final plan, needs the most arena.
+    peak = _preparation_peak(graph, abi, kernels, architecture, lifetimes, len(scratch)) + margin
+    return ArenaEstimate(max(head, peak - tail), tail, approximate)
+
+
+def _preparation_peak(graph, abi, kernels, architecture, lifetimes, scratch_count):
+    """The most arena in use while ops are prepared (temporary TfLiteTensors of the op's inputs and outputs
+    beside the scratch requests at the head) or while the plan is made (AllocationInfo and the planner's lists)."""
+    allocations, _ = tail_allocations(graph, abi, kernels, architecture, scratch_count, include_prepared=False)
+    tail = _tail_bytes(allocations)
+    requests = 0
+    peak = 0
+    for operator in graph.operators:
+        for size in arena_kernels.persistent_buffers(graph, operator, kernels, architecture):
+            allocations.append((size, ALIGNMENT))
+        tail = _tail_bytes(allocations)
+        head = abi.scratch_request * (requests + MAX_SCRATCH_BUFFERS_PER_OP)
+        for index in (*operator.inputs, *operator.outputs):
+            if index >= 0:
+                # Twice: a kernel may take its tensors again while it holds them (CMSIS-NN's conv Prepare
+                # calls CalculateOpDataConv, which allocates its own temporary copies).
+                head += TEMPORARY_COPIES * _temporary_tensor_bytes(abi, graph.tensors[index])
+        peak = max(peak, memory.aligned(head, ALIGNMENT) + tail)
+        requests += len(arena_kernels.scratch_buffers(graph, operator, kernels, architecture))
+    allocations.append(_array(abi.scratch_handle, scratch_count))
+    planned = sum(1 for index in lifetimes if graph.tensors[index].nbytes > 0) + scratch_count
+    head = (abi.scratch_request * (scratch_count + MAX_SCRATCH_BUFFERS_PER_OP) + abi.pointer_bytes
+            + abi.allocation_info * (len(graph.tensors) + scratch_count) + abi.planner_bytes_per_buffer * planned)
+    return max(peak, memory.aligned(head, ALIGNMENT) + ALIGNMENT + _tail_bytes(allocations))
+
+
+def _temporary_tensor_bytes(abi, tensor):
+    size = abi.tflite_tensor[0]
+    if tensor.quantization.is_quantized:
+        size += abi.affine_quantization[0] + 4 + 4 * len(tensor.quantization.zero_points)
+    return size
 
 
 def _plan_head(graph, lifetimes, scratch):
@@ -111,9 +151,10 @@ def _plan_head(graph, lifetimes, scratch):
     return memory.greedy_plan_bytes(buffers)
 
 
-def tail_allocations(graph, abi, kernels, architecture, scratch_count):
+def tail_allocations(graph, abi, kernels, architecture, scratch_count, include_prepared=True):
     """The tail's allocations in the order TFLite Micro makes them, as (bytes, alignment), and the ops whose
-    sizes are not known (counted with the largest)."""
+    sizes are not known (counted with the largest). Without `include_prepared`: only those made before the
+    first op is prepared."""
     allocations = list(abi.allocator_objects)
     allocations.append(abi.subgraph_allocations)
     allocations.append(_array(abi.eval_tensor, len(graph.tensors)))
@@ -126,6 +167,8 @@ def tail_allocations(graph, abi, kernels, architecture, scratch_count):
         allocations.append(abi.options.get(operator.name, abi.unknown_options))
     for operator in graph.operators:
         allocations.append((op_data.get(operator.name, abi.unknown_op_data), ALIGNMENT))
+    if not include_prepared:
+        return [allocation for allocation in allocations if allocation[0] > 0], approximate
     for operator in graph.operators:
         for size in arena_kernels.persistent_buffers(graph, operator, kernels, architecture):
             allocations.append((size, ALIGNMENT))

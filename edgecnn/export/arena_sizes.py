@@ -24,11 +24,14 @@ class Abi:
     tflite_tensor: tuple  # the TfLiteTensor kept for each model input and output
     affine_quantization: tuple
     scratch_handle: tuple
+    scratch_request: int  # internal::ScratchBufferRequest, kept at the head while ops are prepared
+    allocation_info: int  # AllocationInfo, one per tensor and scratch buffer while the plan is made
     options: dict  # op -> (size, alignment) of its parsed builtin options
     op_data: dict  # kernel set -> op -> bytes its kernel's Init allocates
     unknown_options: tuple = (40, 4)  # an op without a measured size: the largest options struct
     unknown_op_data: int = 96  # and the largest op data
     per_op_margin: int = 0  # bytes per op the simulation is known to fall short by (none where it is exact)
+    planner_bytes_per_buffer: int = 40  # GreedyMemoryPlanner::per_buffer_size(): requirements, 3 ints, a list entry
 
 
 # Builtin options as 32-bit compilers with four-byte enums lay them out (Arm's one-byte enums give at most
@@ -126,6 +129,8 @@ MCU = Abi(
     tflite_tensor=(32, 4),
     affine_quantization=(12, 4),
     scratch_handle=(4, 4),
+    scratch_request=12,
+    allocation_info=24,
     options=MCU_OPTIONS,
     op_data={"reference": MCU_REFERENCE_OP_DATA, "cmsis-nn": MCU_CMSIS_NN_OP_DATA},
 )
@@ -171,6 +176,8 @@ HOST = Abi(
     tflite_tensor=(64, 8),
     affine_quantization=(24, 8),
     scratch_handle=(8, 8),
+    scratch_request=16,
+    allocation_info=32,
     options={op: options for op, (options, _) in _HOST_OP_STRUCTS.items()},
     op_data={"reference": _HOST_OP_DATA, "cmsis-nn": _HOST_OP_DATA},
     # The pip build's tail came out 16-64 bytes above the simulation on the zoo models; the source of that
