@@ -107,6 +107,7 @@ def run_model(model_path, cpu="cortex-m4", inputs=None, engine="tflm", tflm_root
     spec = ENGINES.get(engine)
     model = tflite.read_model(model_path)
     arrays = model_inputs(model, inputs)
+    toolchain.arm_toolchain()
     qemu = toolchain.qemu_user()
     check_cpu(qemu, cpu_spec)
     built = spec.build(model_path, cpu_spec, tflm_root=tflm_root, arena_size=arena_size, progress=progress)

@@ -7,6 +7,7 @@ nothing for `timeout` seconds is stopped (an emulated program that hangs); a cra
 in the firmware is the emulator's exit status, read here into one line.
 """
 
+import ctypes
 import dataclasses
 import os
 import pathlib
@@ -22,6 +23,10 @@ from edgecnn.errors import RuntimeBackendError, short_reason
 
 DEFAULT_TIMEOUT = 300.0  # seconds without a line of output
 INPUT_NAME = "input.bin"
+# What TFLite Micro prints when a check fails on a microcontroller build (TF_LITE_MCU_DEBUG_LOG): TFLITE_ABORT
+# is MicroPrintf("HALTED") and an endless loop, where a host build would abort().
+HALTED = b"HALTED"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclasses.dataclass
@@ -49,7 +54,9 @@ def run_board(qemu, firmware, samples, timeout=DEFAULT_TIMEOUT):
 def run_program(qemu, cpu, elf, timeout=DEFAULT_TIMEOUT):
     """(stdout, stderr, exit code) of any semihosted ELF under qemu-arm; a hang is an error."""
     with tempfile.TemporaryDirectory(prefix="edgecnn-emulate-") as folder:
-        stdout, stderr, exit_code, hung = _watched([qemu.path, "-cpu", cpu.name, str(elf)], folder, timeout)
+        stdout, stderr, exit_code, hung, halted = _watched([qemu.path, "-cpu", cpu.name, str(elf)], folder, timeout)
+    if halted:
+        raise RuntimeBackendError(f"TFLite Micro halted in {elf.name} on {cpu.name}: {_log_lines(stderr)}")
     if hung:
         raise RuntimeBackendError(f"{elf.name} hung on {cpu.name} (qemu-arm): no output for {timeout:g} s, stopped")
     return stdout, stderr, exit_code
@@ -58,9 +65,14 @@ def run_program(qemu, cpu, elf, timeout=DEFAULT_TIMEOUT):
 def _run(command, firmware, samples, timeout, emulator):
     with tempfile.TemporaryDirectory(prefix="edgecnn-emulate-") as folder:
         (pathlib.Path(folder) / INPUT_NAME).write_bytes(samples)
-        stdout, stderr, exit_code, hung = _watched(command, folder, timeout)
+        stdout, stderr, exit_code, hung, halted = _watched(command, folder, timeout)
     output = protocol.parse(stdout)
     where = f"{firmware.cpu.name} ({emulator}, {firmware.kernels} kernels)"
+    if halted:
+        raise RuntimeBackendError(
+            f"TFLite Micro halted on {where} (a failed check: a microcontroller build prints HALTED and stops "
+            f"where a PC build aborts): {_log_lines(stderr)}"
+        )
     if hung:
         raise RuntimeBackendError(
             f"the firmware hung on {where}: no output for {timeout:g} s, stopped "
@@ -73,8 +85,8 @@ def _run(command, firmware, samples, timeout, emulator):
 
 def failure_reason(exit_code, output, stderr):
     """One line: what the exit status means, the harness's error, the last distinct lines of the runtime's log."""
-    if exit_code < 0:
-        what = f"killed by {signal.Signals(-exit_code).name}"
+    if exit_code < 0:  # qemu-arm dies of the guest's fatal signal (SIGSEGV: a bad memory access)
+        what = f"the program died of {signal.Signals(-exit_code).name}"
     elif exit_code > 128 and exit_code - 128 in signal.valid_signals():
         # qemu-arm passes a guest's fatal signal on as 128 + signal (SIGSEGV: a bad memory access).
         what = f"the program died of {signal.Signals(exit_code - 128).name}"
@@ -83,26 +95,37 @@ def failure_reason(exit_code, output, stderr):
     else:
         what = f"exit {exit_code}" + (f", {protocol.EXIT_CODES[exit_code]}" if exit_code in protocol.EXIT_CODES else "")
     details = [output.error] if output.error else []
-    log = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("qemu: uncaught")]
-    details.extend(dict.fromkeys(log[-3:]))
+    if _log_lines(stderr):
+        details.append(_log_lines(stderr))
     if exit_code == 0 and output.done is None:
         what = "its output ended before the last input"
     return short_reason(f"{what}" + (": " + "; ".join(details) if details else ""), 400)
 
 
+def _log_lines(stderr, count=3):
+    """The last distinct lines of the runtime's log, joined."""
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not line.startswith("qemu: uncaught") and line.strip() != HALTED.decode()]
+    return "; ".join(dict.fromkeys(lines[-count:]))
+
+
 def _watched(command, folder, timeout):
-    """(stdout, stderr, exit code, hung) of `command` run in `folder`, stopped after `timeout` s of silence."""
+    """(stdout, stderr, exit code, hung, halted) of `command` run in `folder`, stopped after `timeout` s of
+    silence or as soon as TFLite Micro reports it halted."""
     process = subprocess.Popen(
         command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True, preexec_fn=_no_core_files,
+        start_new_session=True, preexec_fn=_child_setup,
     )
     chunks = {"stdout": [], "stderr": []}
     last_activity = [time.monotonic()]
+    halted = threading.Event()
 
     def drain(stream, name):
         for data in iter(lambda: stream.read1(65536), b""):
             chunks[name].append(data)
             last_activity[0] = time.monotonic()
+            if name == "stderr" and HALTED in b"".join(chunks[name][-2:]):
+                halted.set()
 
     readers = [threading.Thread(target=drain, args=(process.stdout, "stdout"), daemon=True),
                threading.Thread(target=drain, args=(process.stderr, "stderr"), daemon=True)]
@@ -111,6 +134,9 @@ def _watched(command, folder, timeout):
     hung = False
     try:
         while process.poll() is None:
+            if halted.is_set():
+                _kill(process)
+                break
             if time.monotonic() - last_activity[0] > timeout:
                 hung = True
                 _kill(process)
@@ -123,7 +149,7 @@ def _watched(command, folder, timeout):
     for reader in readers:
         reader.join(timeout=5)
     text = {name: b"".join(parts).decode("utf-8", errors="replace") for name, parts in chunks.items()}
-    return text["stdout"], text["stderr"], process.returncode, hung
+    return text["stdout"], text["stderr"], process.returncode, hung, halted.is_set()
 
 
 def _kill(process):
@@ -134,6 +160,11 @@ def _kill(process):
     process.wait()
 
 
-def _no_core_files():
+def _child_setup():
     # qemu-arm writes qemu_*.core into its directory when a guest crashes and core limits allow it.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The emulator dies with edgecnn (a killed edgecnn would otherwise leave a halted firmware spinning).
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass

@@ -258,7 +258,7 @@ def _run_numpy(interpreter, inputs):
 def compare_with_runtime(spec, model_path, interpreter, run, inputs, isolate, options=None):
     """Run one runtime on the inputs and compare it with the NumPy interpreter's run of the same flavor."""
     output_indices = [info.index for info in interpreter.output_details]
-    notes = list(spec.notes(options))
+    notes = list(spec.notes(options, interpreter.model))
     their_tensors = spec.run(model_path, output_indices, inputs.quantized, options)
     computed = {index for operator in interpreter.operators for index in operator.outputs}
     unreadable = len(computed - set(their_tensors))

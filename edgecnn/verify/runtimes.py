@@ -65,7 +65,7 @@ class RuntimeSpec:
         """Raise the one-line error of a runtime named with --against that cannot run here."""
         extras.require(self.module, self.description)
 
-    def notes(self, options=None):
+    def notes(self, options=None, model=None):
         """What the report should say about how this runtime ran (beyond its description)."""
         return []
 
@@ -300,14 +300,18 @@ class EmulatedRuntimeSpec(RuntimeSpec):
         if reason is not None:
             raise RuntimeBackendError(f"{self.name}: {reason}")
 
-    def notes(self, options=None):
-        from edgecnn.emulate import ENGINES, tree
+    def notes(self, options=None, model=None):
+        """The kernels that ran, and the known CMSIS-NN defects the model's ops hit (a mismatch there is theirs)."""
+        from edgecnn.emulate import ENGINES, defects, tree
 
         options = options or RuntimeOptions()
         if not ENGINES.get(options.engine).needs_tree:
             return [f"engine {options.engine}"]
         source = tree.find_tree(options.tflm_root)
-        return [f"TFLite Micro with {source.kernels} kernels from {source.root}"]
+        notes = [f"TFLite Micro with {source.kernels} kernels from {source.root}"]
+        if source.kernels == tree.CMSIS_NN and model is not None:
+            notes += [f"known CMSIS-NN defect: {defect}" for defect in defects.cmsis_nn_defects(model)]
+        return notes
 
     def run(self, model_path, output_indices, inputs, options=None):
         from edgecnn import emulate
