@@ -76,7 +76,8 @@ def test_two_processes_building_at_once_build_each_unit_once(tmp_path, fresh_cac
     script = (
         "import sys\n"
         "from edgecnn.emulate import CPUS, library, toolchain, tree\n"
-        "compiled = library.library_for(tree.find_tree(sys.argv[1]), CPUS.get('cortex-m4'), toolchain.arm_toolchain())\n"
+        "source = tree.find_tree(sys.argv[1])\n"
+        "compiled = library.library_for(source, CPUS.get('cortex-m4'), toolchain.arm_toolchain())\n"
         "print(len(compiled.archives(['AddConv2D'])))\n"
     )
     environment = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[2])}

@@ -110,8 +110,8 @@ def test_model_tflite_micro_halts_on(foreign_models, reference_tree, tmp_path):
 
     model = flatbuffer_utils.read_model(str(foreign_models["smallcnn"]))
     graph = model.subgraphs[0]
-    softmax = next(op for op in graph.operators
-                   if model.operatorCodes[op.opcodeIndex].builtinCode == flatbuffer_utils.schema_fb.BuiltinOperator.SOFTMAX)
+    softmax_code = flatbuffer_utils.schema_fb.BuiltinOperator.SOFTMAX
+    softmax = next(op for op in graph.operators if model.operatorCodes[op.opcodeIndex].builtinCode == softmax_code)
     graph.tensors[softmax.inputs[0]].quantization.scale = [1e-12]  # far below the 2^-26 softmax accepts
     path = tmp_path / "tiny_softmax_scale.tflite"
     flatbuffer_utils.write_model(model, str(path))
