@@ -24,16 +24,6 @@ class VerifyInputs:
 
 
 @dataclasses.dataclass
-class TensorDetails:
-    index: int
-    name: str
-    shape: tuple
-    dtype: np.dtype
-    scale: float
-    zero_point: int
-
-
-@dataclasses.dataclass
 class ModelInputs:
     """A model's input tensors as the input helpers read them, without loading the NumPy interpreter: for
     models it cannot run (emulate runs any model TFLite Micro runs)."""
@@ -43,14 +33,9 @@ class ModelInputs:
 
     @classmethod
     def of(cls, model):
-        details = []
-        for index in model.main.inputs:
-            tensor = model.main.tensors[index]
-            quantization = tensor.quantization
-            scale = float(quantization.scales[0]) if quantization.is_quantized else 0.0
-            zero_point = int(quantization.zero_points[0]) if quantization.zero_points.size else 0
-            details.append(TensorDetails(index, tensor.name, tuple(tensor.shape), tensor.dtype, scale, zero_point))
-        return cls(model, details)
+        from edgecnn.reference.interpreter import TensorInfo
+
+        return cls(model, [TensorInfo.of(model.main.tensors[index]) for index in model.main.inputs])
 
 
 def _shape_without_batch(info):
