@@ -40,17 +40,18 @@ def format_results(results, inputs_description, labels=None, scores=None):
     rows = []
     for result in results:
         ratio = (f" ({result.tensor_arena_size / result.arena_used_bytes:.3f}x)"
-                 if result.arena_used_bytes else "")
+                 if result.arena_used_bytes and result.tensor_arena_size else "")
         instructions = ("-" if result.instructions_per_inference is None
                         else f"{result.instructions_per_inference:,}")
         rows.append((result.cpu, result.kernels, _number(result.arena_used_bytes),
-                     f"{result.tensor_arena_size:,}{ratio}", f"{result.flash_bytes:,}", f"{result.ram_bytes:,}",
+                     _number(result.tensor_arena_size) + ratio, f"{result.flash_bytes:,}", f"{result.ram_bytes:,}",
                      instructions))
     header = ("cpu", "kernels", "arena used", "kTensorArenaSize", "flash", "RAM", "instructions/inference")
     lines.append(format_table(header, rows, right=(2, 4, 5, 6), rule=True))
     notes = {result.instructions_note for result in results}
     lines.extend(f"instructions: {note}" for note in sorted(notes))
-    arena_notes = {result.arena_bytes for result in results if result.arena_bytes != result.tensor_arena_size}
+    arena_notes = {result.arena_bytes for result in results
+                   if result.arena_bytes and result.arena_bytes != result.tensor_arena_size}
     if arena_notes:
         lines.append(f"firmware built with an arena of {', '.join(map(str, sorted(arena_notes)))} bytes (--arena-size)")
     lines.append("flash = text + data, RAM = data + bss of the harness image (newlib's stdio and semihosting, "
