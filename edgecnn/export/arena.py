@@ -23,7 +23,6 @@ from edgecnn.tflite import memory
 ALIGNMENT = memory.ALIGNMENT
 KERNEL_SETS = (arena_kernels.REFERENCE, arena_kernels.CMSIS_NN)
 MAX_SCRATCH_BUFFERS_PER_OP = 12  # kMaxScratchBuffersPerOp: the head keeps room for that many more requests
-TEMPORARY_COPIES = 2
 
 
 @dataclasses.dataclass
@@ -120,11 +119,10 @@ def _preparation_peak(graph, abi, kernels, architecture, lifetimes, scratch_coun
             allocations.append((size, ALIGNMENT))
         tail = _tail_bytes(allocations)
         head = abi.scratch_request * (requests + MAX_SCRATCH_BUFFERS_PER_OP)
+        copies = abi.prepare_copies.get(operator.name, 1)
         for index in (*operator.inputs, *operator.outputs):
             if index >= 0:
-                # Twice: a kernel may take its tensors again while it holds them (CMSIS-NN's conv Prepare
-                # calls CalculateOpDataConv, which allocates its own temporary copies).
-                head += TEMPORARY_COPIES * _temporary_tensor_bytes(abi, graph.tensors[index])
+                head += copies * _temporary_tensor_bytes(abi, graph.tensors[index])
         peak = max(peak, memory.aligned(head, ALIGNMENT) + tail)
         requests += len(arena_kernels.scratch_buffers(graph, operator, kernels, architecture))
     allocations.append(_array(abi.scratch_handle, scratch_count))

@@ -32,6 +32,9 @@ class Abi:
     unknown_op_data: int = 96  # and the largest op data
     per_op_margin: int = 0  # bytes per op the simulation is known to fall short by (none where it is exact)
     planner_bytes_per_buffer: int = 40  # GreedyMemoryPlanner::per_buffer_size(): requirements, 3 ints, a list entry
+    # Ops whose Prepare holds temporary copies of its tensors while it takes them again: conv and depthwise call
+    # CalculateOpData*, which allocates its own (kernels/conv_common.cc, and CMSIS-NN's conv.cc the same way).
+    prepare_copies: dict = dataclasses.field(default_factory=dict)
 
 
 # Builtin options as 32-bit compilers with four-byte enums lay them out (Arm's one-byte enums give at most
@@ -131,6 +134,7 @@ MCU = Abi(
     scratch_handle=(4, 4),
     scratch_request=12,
     allocation_info=24,
+    prepare_copies={"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2},
     options=MCU_OPTIONS,
     op_data={"reference": MCU_REFERENCE_OP_DATA, "cmsis-nn": MCU_CMSIS_NN_OP_DATA},
 )
