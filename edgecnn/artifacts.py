@@ -121,6 +121,33 @@ def tflite_metadata(source, strict=False):
     return metadata
 
 
+def tflite_labels(source):
+    """The class names of a .tflite model's first output: its metadata's, else numeric.
+
+    Unlike tflite_metadata this needs no preprocessing, so it works for models whose input is not an image.
+    """
+    from edgecnn import tflite
+
+    model = source if isinstance(source, tflite.Model) else tflite.read_model(source)
+    graph = model.main
+    output_shape = graph.tensors[graph.outputs[0]].shape
+    num_classes = int(output_shape[-1]) if len(output_shape) else 1
+    try:
+        metadata = read_tflite_metadata(model)
+    except ModelFileError as error:
+        log.warning("%s; using numeric labels", error)
+        metadata = None
+    if metadata is not None and len(metadata.labels) == num_classes:
+        return list(metadata.labels)
+    return numeric_labels(num_classes)
+
+
+def model_label_index(class_name, dataset_index, model_labels):
+    """A dataset's class as the model numbers its outputs: by name when the model's labels include it."""
+    labels = list(model_labels)
+    return labels.index(class_name) if class_name in labels else int(dataset_index)
+
+
 def embed_metadata(tflite_bytes, metadata):
     """Return the model with `metadata` stored under the "edgecnn" entry (replacing an older one)."""
     flatbuffer_utils = extras.flatbuffer_utils("writing model metadata")

@@ -27,6 +27,7 @@ COMMANDS = {
     "bench": ("bench", "Measure model latency per backend and thread count."),
     "doctor": ("doctor", "Show what this machine has for edge work, with fixes for what is missing."),
     "export": ("export", "Export a model for a target: TFLite Micro sources, firmware, Pi or Coral bundles."),
+    "emulate": ("emulate", "Run a model's TFLite Micro firmware on an emulated Cortex-M: outputs, memory, cost."),
     "edgetpu": ("edgetpu", "Check a model against the Edge TPU's requirements, or compile it."),
     "deploy": ("deploy", "Copy a bundle to boards over SSH, atomically, with checksum checks."),
     "flash": ("flash", "Flash a firmware project to a microcontroller board."),

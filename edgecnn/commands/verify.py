@@ -5,6 +5,7 @@ import pathlib
 import click
 
 from edgecnn.commands import options
+from edgecnn.emulate.engines import ENGINES
 from edgecnn.errors import ConfigurationError, NothingToCompare, VerificationFailed
 from edgecnn.verify.runtimes import RUNTIMES
 
@@ -37,8 +38,14 @@ def _parse_against(value):
 @click.option(
     "--against",
     metavar="LIST",
-    help=f"Comma-separated runtimes: {','.join(RUNTIMES.names())}. Default: every one installed.",
+    help=f"Comma-separated runtimes: {','.join(RUNTIMES.names())}. Default: every one installed, except the "
+    "emulated Cortex-M CPUs (edgecnn emulate), which run only when named.",
 )
+@click.option("--tflm-root", type=click.Path(file_okay=False), metavar="DIR",
+              help="Emulated CPUs: the TFLite Micro source tree (default: $EDGECNN_TFLM_ROOT); a CMSIS-NN tree "
+                   "verifies the CMSIS-NN kernels.")
+@click.option("--engine", default="tflm", show_default=True, type=click.Choice(ENGINES.names()),
+              help="Emulated CPUs: what runs the model in the firmware.")
 @click.option(
     "--keras",
     "keras_path",
@@ -63,7 +70,8 @@ def _parse_against(value):
     help="List every activation tensor's lifetime.",
 )
 def command(
-    model_path, dataset_spec, count, split, cache, random_count, seed, against, keras_path, isolate, json_path,
+    model_path, dataset_spec, count, split, cache, random_count, seed, against, tflm_root, engine, keras_path,
+    isolate, json_path,
     lifetimes,
 ):
     """Check the NumPy int8 interpreter tensor by tensor against TFLite and TFLite Micro.
@@ -94,6 +102,8 @@ def command(
         isolate=isolate,
         keras_path=keras_path,
         interpreters={"tflite": interpreter},
+        tflm_root=tflm_root,
+        engine=engine,
     )
     click.echo(verify.format_report(report, show_lifetimes=lifetimes))
     if json_path is not None:

@@ -8,62 +8,21 @@ The arena has two ends (tensorflow/lite/micro/micro_allocator.cc):
   Prepare (for conv, depthwise and fully connected: per-channel output multipliers and shifts), the scratch
   buffer handles, and the TfLiteTensor copies the interpreter keeps for the model's inputs and outputs.
 
-Sizes are those of a 64-bit build with TF_LITE_STATIC_MEMORY and USE_TFLM_COMPRESSION, which is how the
-`tflite-micro` Python package is built (read off the struct definitions with sizeof). A 32-bit microcontroller
-has 4-byte pointers, so its real tail is smaller: the figure here is an upper bound there.
+The firmware figure is for a 32-bit microcontroller (arena_sizes.MCU), with each kernel set: the reference
+kernels and CMSIS-NN (whose scratch buffers differ between the DSP cores and the Cortex-M55); kTensorArenaSize
+is the larger, so one exported project runs with either. arena_sizes.HOST replays the 64-bit `tflite-micro`
+pip package, which checks the same simulation on the host.
 """
 
 import dataclasses
 
 from edgecnn.errors import UnsupportedModelError
+from edgecnn.export import arena_kernels, arena_sizes
 from edgecnn.tflite import memory
 
 ALIGNMENT = memory.ALIGNMENT
-POINTER_BYTES = 8
-
-# The allocator objects created inside the arena before the model is read:
-# RecordingSingleArenaBufferAllocator (104), GreedyMemoryPlanner (72), RecordingMicroAllocator (272),
-# MicroBuiltinDataAllocator (16). A plain MicroAllocator build (firmware) is smaller; 464 is the upper bound.
-ALLOCATOR_OBJECT_BYTES = ((104, 8), (72, 8), (272, 8), (16, 8))
-SUBGRAPH_ALLOCATIONS_BYTES = 24
-EVAL_TENSOR_BYTES = 24  # TfLiteEvalTensor: data pointer, dims pointer, type
-NODE_AND_REGISTRATION_BYTES = 64  # TfLiteNode (56 with TF_LITE_STATIC_MEMORY) + registration pointer
-TFLITE_TENSOR_BYTES = 64  # TfLiteTensor with TF_LITE_STATIC_MEMORY
-AFFINE_QUANTIZATION_BYTES = 24
-SCRATCH_BUFFER_HANDLE_BYTES = 8
-
-# op name -> ((builtin options struct size, alignment), op data size allocated in Init)
-# from tensorflow/lite/core/c/builtin_op_data.h and tensorflow/lite/micro/kernels/*.h
-OP_STRUCTS = {
-    "CONV_2D": ((28, 4), 80),  # TfLiteConvParams, OpDataConv
-    "DEPTHWISE_CONV_2D": ((28, 4), 80),  # TfLiteDepthwiseConvParams, OpDataConv
-    "FULLY_CONNECTED": ((16, 4), 72),  # TfLiteFullyConnectedParams, OpDataFullyConnected
-    "AVERAGE_POOL_2D": ((40, 4), 32),  # TfLitePoolParams, OpDataPooling
-    "MAX_POOL_2D": ((40, 4), 32),
-    "MEAN": ((1, 1), 44),  # TfLiteReducerParams, OpDataReduce
-    "SUM": ((1, 1), 44),
-    "REDUCE_MAX": ((1, 1), 44),
-    "SOFTMAX": ((4, 4), 80),  # TfLiteSoftmaxParams, SoftmaxParams
-    "RESHAPE": ((36, 4), 0),  # TfLiteReshapeParams, no op data
-    "ADD": ((8, 4), 60),  # TfLiteAddParams, OpDataAdd
-    "SUB": ((8, 4), 52),
-    "MUL": ((4, 4), 36),
-    "CONCATENATION": ((8, 4), 40),  # TfLiteConcatenationParams, ConcatenationParams
-    "PAD": ((1, 1), 0),
-    "PADV2": ((1, 1), 0),
-    "QUANTIZE": ((0, 1), 32),  # OpDataQuantizeReference
-    "DEQUANTIZE": ((0, 1), 32),  # DequantizeOpData
-    "LOGISTIC": ((0, 1), 16),  # OpDataLogistic
-    "HARD_SWISH": ((0, 1), 20),  # HardSwishParams
-    "RELU": ((0, 1), 28),  # ReluOpData
-    "RELU6": ((0, 1), 8),  # Relu6OpData
-    "LEAKY_RELU": ((4, 4), 24),  # TfLiteLeakyReluParams, LeakyReluOpData
-    "STRIDED_SLICE": ((24, 4), 84),  # TfLiteStridedSliceParams, StridedSliceParams
-    "RESIZE_NEAREST_NEIGHBOR": ((2, 1), 0),
-    "TRANSPOSE_CONV": ((20, 4), 96),
-}
-# Ops edgecnn has no sizes for are counted with this upper bound (largest options struct, largest op data).
-UNKNOWN_OP_STRUCTS = ((40, 4), 96)
+KERNEL_SETS = (arena_kernels.REFERENCE, arena_kernels.CMSIS_NN)
+MAX_SCRATCH_BUFFERS_PER_OP = 12  # kMaxScratchBuffersPerOp: the head keeps room for that many more requests
 
 
 @dataclasses.dataclass
@@ -83,19 +42,101 @@ class ArenaEstimate:
         return memory.aligned(self.total_bytes, ALIGNMENT) + ALIGNMENT
 
 
-def estimate_arena(model):
-    """Estimate the arena of an edgecnn.tflite Model, from the lifetimes TFLite Micro plans with."""
+@dataclasses.dataclass
+class TflmArena:
+    """kTensorArenaSize and what it covers: the 32-bit estimate of each kernel set.
+
+    CMSIS-NN's scratch buffers differ between the cores with the DSP extension (Cortex-M4, M7, M33) and the
+    Cortex-M55's Helium (MVE), which for a depthwise convolution asks for a buffer of 124 channels whatever the
+    model's; `mve_bytes` is the figure for code compiled with MVE (__ARM_FEATURE_MVE), which model_settings.h
+    selects at compile time.
+    """
+
+    reference: ArenaEstimate
+    cmsis_nn: ArenaEstimate  # DSP cores
+    cmsis_nn_mve: ArenaEstimate
+
+    @property
+    def recommended_bytes(self):
+        return max(self.reference.recommended_bytes(), self.cmsis_nn.recommended_bytes())
+
+    @property
+    def mve_bytes(self):
+        return max(self.recommended_bytes, self.cmsis_nn_mve.recommended_bytes())
+
+    def bytes_for(self, mve):
+        return self.mve_bytes if mve else self.recommended_bytes
+
+    def summary(self):
+        text = f"reference {self.reference.recommended_bytes()}, cmsis-nn {self.cmsis_nn.recommended_bytes()}"
+        if self.mve_bytes != self.recommended_bytes:
+            text += f"; Cortex-M55 with CMSIS-NN (MVE) {self.mve_bytes}"
+        return text
+
+
+def tflm_arena(model):
+    """The arena figures `export --target tflm` writes: per kernel set on a 32-bit target, and their maximum."""
+    return TflmArena(
+        reference=estimate_arena(model, arena_kernels.REFERENCE),
+        cmsis_nn=estimate_arena(model, arena_kernels.CMSIS_NN, architecture="dsp"),
+        cmsis_nn_mve=estimate_arena(model, arena_kernels.CMSIS_NN, architecture="mve"),
+    )
+
+
+def estimate_arena(model, kernels=arena_kernels.REFERENCE, abi=arena_sizes.MCU, architecture="dsp"):
+    """Estimate the arena of an edgecnn.tflite Model for a kernel set, ABI and (CMSIS-NN) core architecture,
+    from the lifetimes TFLite Micro plans with."""
     graph = model.main
     if len(model.subgraphs) != 1:
         raise UnsupportedModelError(
             f"{model.source}: arena estimate handles one subgraph, found {len(model.subgraphs)}"
         )
     scratch = [
-        (operator.index, size) for operator in graph.operators for size in _scratch_requests(graph, operator)
+        (operator.index, size)
+        for operator in graph.operators
+        for size in arena_kernels.scratch_buffers(graph, operator, kernels, architecture)
     ]
-    head = _plan_head(graph, memory.graph_lifetimes(graph), scratch)
-    tail, approximate = _tail_bytes(graph, len(scratch))
-    return ArenaEstimate(head_bytes=head, tail_bytes=tail, approximate_ops=approximate)
+    lifetimes = memory.graph_lifetimes(graph)
+    head = _plan_head(graph, lifetimes, scratch)
+    allocations, approximate = tail_allocations(graph, abi, kernels, architecture, len(scratch))
+    margin = abi.per_op_margin * len(graph.operators)
+    tail = _tail_bytes(allocations) + margin
+    # While the model is prepared and planned the head holds bookkeeping instead of tensors; for a small model
+    # that moment, not the final plan, needs the most arena.
+    peak = _preparation_peak(graph, abi, kernels, architecture, lifetimes, len(scratch)) + margin
+    return ArenaEstimate(max(head, peak - tail), tail, approximate)
+
+
+def _preparation_peak(graph, abi, kernels, architecture, lifetimes, scratch_count):
+    """The most arena in use while ops are prepared (temporary TfLiteTensors of the op's inputs and outputs
+    beside the scratch requests at the head) or while the plan is made (AllocationInfo and the planner's lists)."""
+    allocations, _ = tail_allocations(graph, abi, kernels, architecture, scratch_count, include_prepared=False)
+    tail = _tail_bytes(allocations)
+    requests = 0
+    peak = 0
+    for operator in graph.operators:
+        for size in arena_kernels.persistent_buffers(graph, operator, kernels, architecture):
+            allocations.append((size, ALIGNMENT))
+        tail = _tail_bytes(allocations)
+        head = abi.scratch_request * (requests + MAX_SCRATCH_BUFFERS_PER_OP)
+        copies = abi.prepare_copies.get(operator.name, 1)
+        for index in (*operator.inputs, *operator.outputs):
+            if index >= 0:
+                head += copies * _temporary_tensor_bytes(abi, graph.tensors[index])
+        peak = max(peak, memory.aligned(head, ALIGNMENT) + tail)
+        requests += len(arena_kernels.scratch_buffers(graph, operator, kernels, architecture))
+    allocations.append(_array(abi.scratch_handle, scratch_count))
+    planned = sum(1 for index in lifetimes if graph.tensors[index].nbytes > 0) + scratch_count
+    head = (abi.scratch_request * (scratch_count + MAX_SCRATCH_BUFFERS_PER_OP) + abi.pointer_bytes
+            + abi.allocation_info * (len(graph.tensors) + scratch_count) + abi.planner_bytes_per_buffer * planned)
+    return max(peak, memory.aligned(head, ALIGNMENT) + ALIGNMENT + _tail_bytes(allocations))
+
+
+def _temporary_tensor_bytes(abi, tensor):
+    size = abi.tflite_tensor[0]
+    if tensor.quantization.is_quantized:
+        size += abi.affine_quantization[0] + 4 + 4 * len(tensor.quantization.zero_points)
+    return size
 
 
 def _plan_head(graph, lifetimes, scratch):
@@ -108,87 +149,50 @@ def _plan_head(graph, lifetimes, scratch):
     return memory.greedy_plan_bytes(buffers)
 
 
-def _scratch_requests(graph, operator):
-    """Scratch buffer sizes an op's reference kernel requests in Prepare."""
-    tensors = graph.tensors
-    if operator.name in ("MEAN", "SUM"):
-        input_tensor = tensors[operator.inputs[0]]
-        axis = tensors[operator.inputs[1]]
-        output = tensors[operator.outputs[0]]
-        requests = []
-        if input_tensor.type_name in ("INT8", "INT16"):
-            requests.append(4 * _element_count(output.shape))
-        return requests + [4 * len(input_tensor.shape), 4 * _element_count(axis.shape)]
-    if operator.name == "REDUCE_MAX":
-        input_tensor = tensors[operator.inputs[0]]
-        axis = tensors[operator.inputs[1]]
-        return [4 * len(input_tensor.shape), 4 * _element_count(axis.shape)]
-    if operator.name == "TRANSPOSE_CONV" and tensors[operator.inputs[2]].type_name == "INT8":
-        return [4 * _element_count(tensors[operator.outputs[0]].shape)]
-    return []
-
-
-class _Tail:
-    """The tail grows downward: each allocation moves the pointer down by its size, then down to alignment."""
-
-    def __init__(self):
-        self.offset = 0
-
-    def allocate(self, size, alignment):
-        if size <= 0:
-            return
-        self.offset = -memory.aligned(-self.offset + size, alignment)
-
-
-def _tail_bytes(graph, scratch_count):
-    tail = _Tail()
-    for size, alignment in ALLOCATOR_OBJECT_BYTES:
-        tail.allocate(size, alignment)
-    tail.allocate(SUBGRAPH_ALLOCATIONS_BYTES, POINTER_BYTES)
-    tail.allocate(EVAL_TENSOR_BYTES * len(graph.tensors), POINTER_BYTES)
-    tail.allocate(NODE_AND_REGISTRATION_BYTES * len(graph.operators), POINTER_BYTES)
+def tail_allocations(graph, abi, kernels, architecture, scratch_count, include_prepared=True):
+    """The tail's allocations in the order TFLite Micro makes them, as (bytes, alignment), and the ops whose
+    sizes are not known (counted with the largest). Without `include_prepared`: only those made before the
+    first op is prepared."""
+    allocations = list(abi.allocator_objects)
+    allocations.append(abi.subgraph_allocations)
+    allocations.append(_array(abi.eval_tensor, len(graph.tensors)))
+    allocations.append(_array(abi.node_and_registration, len(graph.operators)))
+    op_data = abi.op_data[kernels]
     approximate = []
     for operator in graph.operators:
-        if operator.name not in OP_STRUCTS and operator.name not in approximate:
+        if (operator.name not in abi.options or operator.name not in op_data) and operator.name not in approximate:
             approximate.append(operator.name)
-        (options_size, options_alignment), _ = OP_STRUCTS.get(operator.name, UNKNOWN_OP_STRUCTS)
-        tail.allocate(options_size, options_alignment)
+        allocations.append(abi.options.get(operator.name, abi.unknown_options))
     for operator in graph.operators:
-        _, op_data = OP_STRUCTS.get(operator.name, UNKNOWN_OP_STRUCTS)
-        tail.allocate(op_data, ALIGNMENT)
+        allocations.append((op_data.get(operator.name, abi.unknown_op_data), ALIGNMENT))
+    if not include_prepared:
+        return [allocation for allocation in allocations if allocation[0] > 0], approximate
     for operator in graph.operators:
-        for size in _prepare_allocations(graph, operator):
-            tail.allocate(size, ALIGNMENT)
-    tail.allocate(SCRATCH_BUFFER_HANDLE_BYTES * scratch_count, POINTER_BYTES)
+        for size in arena_kernels.persistent_buffers(graph, operator, kernels, architecture):
+            allocations.append((size, ALIGNMENT))
+    allocations.append(_array(abi.scratch_handle, scratch_count))
     for indices in (graph.inputs, graph.outputs):
-        tail.allocate(POINTER_BYTES * len(indices), ALIGNMENT)
+        allocations.append((abi.pointer_bytes * len(indices), ALIGNMENT))
         for index in indices:
-            tail.allocate(TFLITE_TENSOR_BYTES, POINTER_BYTES)
+            allocations.append(abi.tflite_tensor)
             quantization = graph.tensors[index].quantization
             if quantization.is_quantized:
-                tail.allocate(AFFINE_QUANTIZATION_BYTES, POINTER_BYTES)
-                tail.allocate(4 + 4 * len(quantization.zero_points), 4)
-    # The pip build's tail came out 16-64 bytes above this simulation on the zoo models; the source of that
-    # small per-op remainder is not pinned down, so each op is allowed one more alignment unit.
-    return -tail.offset + ALIGNMENT * len(graph.operators), approximate
+                allocations.append(abi.affine_quantization)
+                allocations.append((4 + 4 * len(quantization.zero_points), 4))
+    return [allocation for allocation in allocations if allocation[0] > 0], approximate
 
 
-def _prepare_allocations(graph, operator):
-    """Persistent buffers a kernel allocates in Prepare: per-channel multipliers and shifts, LUTs."""
-    tensors = graph.tensors
-    if operator.name == "CONV_2D" and tensors[operator.inputs[0]].type_name != "FLOAT32":
-        channels = tensors[operator.inputs[1]].shape[0]
-        return [4 * channels, 4 * channels]
-    if operator.name == "DEPTHWISE_CONV_2D" and tensors[operator.inputs[0]].type_name != "FLOAT32":
-        channels = tensors[operator.inputs[1]].shape[3]
-        return [4 * channels, 4 * channels]
-    if operator.name == "FULLY_CONNECTED":
-        filter_quantization = tensors[operator.inputs[1]].quantization
-        if filter_quantization.is_per_channel:
-            return [4 * filter_quantization.scales.size] * 2
-    if operator.name == "SOFTMAX" and tensors[operator.inputs[0]].type_name == "INT16":
-        return [2 * 513, 2 * 513]
-    return []
+def _array(element, count):
+    size, alignment = element
+    return size * count, alignment
+
+
+def _tail_bytes(allocations):
+    """The tail grows down from the arena's end: each allocation moves down by its size, then to alignment."""
+    offset = 0
+    for size, alignment in allocations:
+        offset = memory.aligned(offset + size, alignment)
+    return offset
 
 
 def _element_count(shape):

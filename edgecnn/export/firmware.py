@@ -3,8 +3,9 @@
 Each project holds the model's sources for its engine (ENGINES: TFLite Micro's model array and op resolver
 from edgecnn.export.tflm with xxd-style g_model names, or edgecnn's generated C from edgecnn.codegen, which
 needs no TFLite Micro library), the shared firmware core (templates/common), the build files of its
-toolchain, preprocessing.h and test_image.h: one image of the dataset quantized for the model's input, so the
-board can check itself and print PASS or FAIL next to the top label.
+toolchain, preprocessing.h and test_input.h: one input (an image of the model's own dataset, quantized for its
+input, else a fixed random input) and the exact output tensors edgecnn's NumPy interpreter (TFLite Micro
+flavor) computes for it, so the board prints PASS only when it computes the PC's numbers bit for bit.
 
 Templates carry @PROJECT@, @ENGINE@ and @MODEL_SOURCE@, and lines that start with @TFLM@ or @C@ belong to that
 engine only.
@@ -14,9 +15,11 @@ import dataclasses
 import pathlib
 import re
 
+import numpy as np
+
 from edgecnn import artifacts, atomic, tflite
 from edgecnn.data.encoding import InputEncoder
-from edgecnn.errors import ConfigurationError, DatasetError
+from edgecnn.errors import ConfigurationError, DatasetError, EdgecnnError
 from edgecnn.export import tflm
 from edgecnn.export.c_text import byte_rows, c_float, c_string
 from edgecnn.registry import Registry
@@ -70,6 +73,7 @@ FIRMWARE_TARGETS = Registry(
         ),
     ],
 )
+
 
 @dataclasses.dataclass(frozen=True)
 class FirmwareEngine:
@@ -133,30 +137,31 @@ class FirmwareProject:
     target: str
     files: list  # relative paths written
     arena_bytes: int
-    test_label: str
-    test_index: int
-    dataset: str
+    test_input: object  # TestInput
     engine: str = "tflm"
     arena_name: str = "kTensorArenaSize"
 
     def summary(self):
+        test = self.test_input
+        expected = ("its expected output from edgecnn's interpreter" if test.expected_output is not None
+                    else f"no expected output ({test.note})")
         return (
             f"wrote {self.target} project ({len(self.files)} files, engine {self.engine}) to {self.out_dir}; "
-            f"{self.arena_name} = {self.arena_bytes} bytes; test image: {self.dataset}[{self.test_index}] "
-            f"labelled {self.test_label!r}"
+            f"{self.arena_name} = {self.arena_bytes} bytes; test input: {test.description}, {expected}"
         )
 
 
 @dataclasses.dataclass
-class TestImage:
-    """One dataset image, quantized for the model's input tensor."""
+class TestInput:
+    """The self-test's input, quantized for the model's input tensor, and the output it must give."""
 
     data: bytes
-    label_index: int
+    label_index: int  # -1 when the input has no label
     label: str
-    dataset: str
-    index: int
+    description: str
     input_type: str
+    expected_output: bytes = None  # every output tensor's bytes, in order; None when it cannot be computed
+    note: str = ""
 
 
 def project_name(out_dir):
@@ -169,10 +174,9 @@ def project_name(out_dir):
     return name
 
 
-def quantize_test_image(model, metadata, dataset=None, index=0):
-    """Pick image `index` of `dataset` (default: the model's metadata, else mnist-sample / shapes)."""
-    from edgecnn.data import open_dataset
-
+def make_test_input(model_path, model, metadata, dataset=None, index=0):
+    """Image `index` of `dataset` (default: the one the model's metadata names), else a fixed random input,
+    with the outputs edgecnn's interpreter computes for it."""
     graph = model.main
     input_tensor = graph.tensors[graph.inputs[0]]
     if input_tensor.type_name not in ("INT8", "UINT8") or not input_tensor.quantization.is_quantized:
@@ -180,9 +184,22 @@ def quantize_test_image(model, metadata, dataset=None, index=0):
             f"{model.source}: firmware export needs an int8 or uint8 model input, "
             f"found {input_tensor.type_name}; quantize with --io int8"
         )
-    preprocessing = metadata.preprocessing
+    if dataset is None and metadata.from_model:
+        dataset = metadata.dataset
     if dataset is None:
-        dataset = metadata.dataset or ("mnist-sample" if preprocessing.channels == 1 else "shapes")
+        values = np.random.default_rng(0).integers(0, 256, size=input_tensor.nbytes, dtype=np.uint8)
+        test = TestInput(values.tobytes(), -1, "", "a fixed random input (seed 0; the model names no dataset)",
+                         input_tensor.type_name)
+    else:
+        test = _dataset_test_input(model, metadata, input_tensor, dataset, index)
+    test.expected_output, test.note = _expected_output(model_path, input_tensor, test.data)
+    return test
+
+
+def _dataset_test_input(model, metadata, input_tensor, dataset, index):
+    from edgecnn.data import open_dataset
+
+    preprocessing = metadata.preprocessing
     loaded = open_dataset(dataset, preprocessing=preprocessing, split="test")
     if not 0 <= index < len(loaded):
         raise DatasetError(f"test image index {index} is outside {dataset} (it has {len(loaded)} images)")
@@ -197,32 +214,44 @@ def quantize_test_image(model, metadata, dataset=None, index=0):
     label_index = int(loaded.labels[index])
     class_names = list(loaded.class_names)
     label = class_names[label_index] if label_index < len(class_names) else str(label_index)
-    return TestImage(
+    return TestInput(
         data=quantized.tobytes(),
-        label_index=_model_label_index(label, label_index, metadata.labels),
+        label_index=artifacts.model_label_index(label, label_index, metadata.labels),
         label=label,
-        dataset=str(dataset),
-        index=index,
+        description=f"{dataset}[{index}] labelled {label!r}",
         input_type=input_tensor.type_name,
     )
 
 
-def _model_label_index(label, dataset_index, model_labels):
-    """The dataset's class as the model numbers it (by name when the model's labels include it)."""
-    return list(model_labels).index(label) if label in model_labels else dataset_index
+def _expected_output(model_path, input_tensor, data):
+    """(bytes of every output, "") from the NumPy interpreter's micro flavor, or (None, why not)."""
+    from edgecnn.reference import Interpreter
+
+    sample = np.frombuffer(data, input_tensor.dtype).reshape(1, *input_tensor.shape[1:])
+    try:
+        run = Interpreter(str(model_path), flavor="micro").run(sample, keep_intermediates=False)
+    except EdgecnnError as error:
+        return None, f"edgecnn's interpreter cannot run the model: {error}"
+    return b"".join(np.ascontiguousarray(output).tobytes() for output in run.outputs), ""
 
 
-def image_header(image):
+def input_header(test):
+    expected = test.expected_output or b""
+    rows = byte_rows(expected, BYTES_PER_LINE) if expected else "    0x00,"
     return (
-        f"// Generated by edgecnn export: {image.dataset} test image {image.index}, labelled "
-        f"{image.label!r}, quantized for the model's {image.input_type} input; do not edit.\n"
-        "#ifndef EDGECNN_TEST_IMAGE_H_\n#define EDGECNN_TEST_IMAGE_H_\n\n"
-        f"constexpr int kTestImageBytes = {len(image.data)};\n"
-        f"constexpr int kTestImageLabelIndex = {image.label_index};\n"
-        f"constexpr const char* kTestImageLabel = {c_string(image.label)};\n"
-        "alignas(16) const unsigned char g_test_image[kTestImageBytes] = {\n"
-        + byte_rows(image.data, BYTES_PER_LINE)
-        + "\n};\n\n#endif  // EDGECNN_TEST_IMAGE_H_\n"
+        f"// Generated by edgecnn export: {test.description}, quantized for the model's {test.input_type} input,\n"
+        "// and the output tensors edgecnn's NumPy interpreter (TFLite Micro flavor) computes for it; do not edit.\n"
+        "#ifndef EDGECNN_TEST_INPUT_H_\n#define EDGECNN_TEST_INPUT_H_\n\n"
+        f"constexpr int kTestInputBytes = {len(test.data)};\n"
+        f"constexpr int kTestInputLabelIndex = {test.label_index};  // -1: the input has no label\n"
+        f"constexpr const char* kTestInputLabel = {c_string(test.label)};\n"
+        "alignas(16) const unsigned char g_test_input[kTestInputBytes] = {\n"
+        + byte_rows(test.data, BYTES_PER_LINE)
+        + "\n};\n\n"
+        f"// Every output tensor's bytes, in output order (0 bytes: {test.note or 'none computed'}).\n"
+        f"constexpr int kExpectedOutputBytes = {len(expected)};\n"
+        f"alignas(16) const unsigned char g_expected_output[{max(len(expected), 1)}] = {{\n{rows}\n}};\n\n"
+        "#endif  // EDGECNN_TEST_INPUT_H_\n"
     )
 
 
@@ -265,7 +294,7 @@ def project_files(model_path, target_name, project, dataset=None, image_index=0,
     model = tflite.read_model(model_path)
     metadata = artifacts.tflite_metadata(model)
     generated, arena_bytes, arena_name = engine.sources(model_path, metadata.labels)
-    image = quantize_test_image(model, metadata, dataset, image_index)
+    test = make_test_input(model_path, model, metadata, dataset, image_index)
     source_dir = pathlib.PurePosixPath(target.source_dir)
     files = {}
     template_dir = TEMPLATES / target_name
@@ -276,21 +305,21 @@ def project_files(model_path, target_name, project, dataset=None, image_index=0,
     if "model_data.cc" in generated:
         generated["model_data" + target.cpp_extension] = generated.pop("model_data.cc")
     generated["preprocessing.h"] = preprocessing_header(metadata.preprocessing)
-    generated["test_image.h"] = image_header(image)
+    generated["test_input.h"] = input_header(test)
     generated["edgecnn_classifier.h"] = (COMMON / "edgecnn_classifier.h").read_text()
     generated["edgecnn_classifier" + target.cpp_extension] = (COMMON / "edgecnn_classifier.cc").read_text()
     for template_name, file_name in target.common_files:
         generated[file_name.replace("{sketch}", project)] = (COMMON / template_name).read_text()
     for file_name, text in generated.items():
         files[(source_dir / file_name).as_posix()] = text
-    return files, (arena_bytes, arena_name), image
+    return files, (arena_bytes, arena_name), test
 
 
 def export_firmware(model_path, out_dir, target_name, dataset=None, image_index=0, engine="tflm"):
     """Write a complete firmware project for `target_name` into `out_dir`, replacing it whole."""
     project = project_name(out_dir)
     engine = ENGINES.canonical(engine)
-    files, (arena_bytes, arena_name), image = project_files(
+    files, (arena_bytes, arena_name), test = project_files(
         model_path, target_name, project, dataset, image_index, engine
     )
     pathlib.Path(out_dir).parent.mkdir(parents=True, exist_ok=True)
@@ -304,9 +333,7 @@ def export_firmware(model_path, out_dir, target_name, dataset=None, image_index=
         target=target_name,
         files=sorted(files),
         arena_bytes=arena_bytes,
-        test_label=image.label,
-        test_index=image.index,
-        dataset=image.dataset,
+        test_input=test,
         engine=engine,
         arena_name=arena_name,
     )

@@ -81,6 +81,25 @@ class TensorInfo:
     zero_points: Optional[np.ndarray] = None
     quantized_dimension: int = 0
 
+    @classmethod
+    def of(cls, tensor):
+        """The description of an edgecnn.tflite Tensor (its first scale and zero point, and all of them)."""
+        quantization = tensor.quantization
+        scale = float(quantization.scales[0]) if quantization.is_quantized else 0.0
+        zero_point = int(quantization.zero_points[0]) if quantization.zero_points.size else 0
+        return cls(
+            index=tensor.index,
+            name=tensor.name,
+            shape=tensor.shape,
+            dtype=tensor.dtype,
+            scale=scale,
+            zero_point=zero_point,
+            is_constant=tensor.is_constant,
+            scales=quantization.scales,
+            zero_points=quantization.zero_points,
+            quantized_dimension=quantization.quantized_dimension,
+        )
+
     @property
     def nbytes(self):
         """Size of one batch-1 tensor in bytes."""
@@ -147,21 +166,7 @@ class Interpreter:
 
     @staticmethod
     def _info(tensor):
-        quantization = tensor.quantization
-        scale = float(quantization.scales[0]) if quantization.is_quantized else 0.0
-        zero_point = int(quantization.zero_points[0]) if quantization.zero_points.size else 0
-        return TensorInfo(
-            index=tensor.index,
-            name=tensor.name,
-            shape=tensor.shape,
-            dtype=tensor.dtype,
-            scale=scale,
-            zero_point=zero_point,
-            is_constant=tensor.is_constant,
-            scales=quantization.scales,
-            zero_points=quantization.zero_points,
-            quantized_dimension=quantization.quantized_dimension,
-        )
+        return TensorInfo.of(tensor)
 
     def lifetimes(self):
         """Activation tensor index -> (first op index, last op index) during which it must be kept."""

@@ -11,12 +11,13 @@ out of its runtime. Public API:
 """
 
 from edgecnn.verify.compare import VerifyReport, load_interpreter, verify_model
-from edgecnn.verify.inputs import check_int8_inputs, dataset_inputs, random_inputs
+from edgecnn.verify.inputs import ModelInputs, check_int8_inputs, dataset_inputs, random_inputs
 from edgecnn.verify.runtimes import RUNTIMES
 from edgecnn.verify.text import format_report
 
 __all__ = [
     "RUNTIMES",
+    "ModelInputs",
     "VerifyReport",
     "check_int8_inputs",
     "dataset_inputs",

@@ -9,7 +9,6 @@ import dataclasses
 
 import numpy as np
 
-from edgecnn import extras
 from edgecnn.errors import (
     ConfigurationError,
     EdgecnnError,
@@ -19,7 +18,7 @@ from edgecnn.errors import (
     short_reason,
 )
 from edgecnn.tflite import memory
-from edgecnn.verify.runtimes import OUTPUTS_ONLY, RUNTIMES
+from edgecnn.verify.runtimes import OUTPUTS_ONLY, RUNTIMES, RuntimeOptions
 
 BIT_EXACT = "bit-exact"
 WITHIN_ONE = "within 1 LSB"
@@ -142,16 +141,19 @@ def compare_arrays(ours, theirs, where):
     return int(np.count_nonzero(difference)), int(difference.max(initial=0))
 
 
-def resolve_runtimes(against):
-    """(runtime specs to run, {skipped runtime: reason}). `against` None means every installed runtime."""
+def resolve_runtimes(against, options=None):
+    """(runtime specs to run, {skipped runtime: reason}). `against` None means every installed runtime of the
+    default set (the emulated CPUs run only when named: they compile)."""
     if against is None:
         chosen, skipped = [], {}
         for spec in RUNTIMES:
-            missing = spec.missing()
+            if not spec.default:
+                continue
+            missing = spec.missing(options)
             if missing is None:
                 chosen.append(spec)
             else:
-                skipped[spec.name] = f"{spec.module} is not installed"
+                skipped[spec.name] = missing
         return chosen, skipped
     chosen = []
     for name in against:
@@ -161,7 +163,7 @@ def resolve_runtimes(against):
     if not chosen:
         raise ConfigurationError("--against names no runtime")
     for spec in chosen:
-        extras.require(spec.module, spec.description)  # named explicitly: missing is an error
+        spec.require(options)  # named explicitly: missing is an error
     return chosen, {}
 
 
@@ -253,11 +255,11 @@ def _run_numpy(interpreter, inputs):
         raise UnsupportedModelError(f"the NumPy interpreter cannot run these inputs: {error}") from error
 
 
-def compare_with_runtime(spec, model_path, interpreter, run, inputs, isolate):
+def compare_with_runtime(spec, model_path, interpreter, run, inputs, isolate, options=None):
     """Run one runtime on the inputs and compare it with the NumPy interpreter's run of the same flavor."""
     output_indices = [info.index for info in interpreter.output_details]
-    notes = []
-    their_tensors = spec.run(model_path, output_indices, inputs.quantized)
+    notes = list(spec.notes(options, interpreter.model))
+    their_tensors = spec.run(model_path, output_indices, inputs.quantized, options)
     computed = {index for operator in interpreter.operators for index in operator.outputs}
     unreadable = len(computed - set(their_tensors))
     outputs_only = spec.exposes == OUTPUTS_ONLY
@@ -307,16 +309,18 @@ def memory_summary(interpreter):
     }
 
 
-def verify_model(model_path, inputs, against=None, isolate=False, keras_path=None, interpreters=None):
+def verify_model(model_path, inputs, against=None, isolate=False, keras_path=None, interpreters=None,
+                 tflm_root=None, engine="tflm"):
     """Compare the NumPy interpreter with each runtime in `against` (None: all installed) on `inputs`.
 
     `interpreters` maps flavor ("tflite", "micro") to an Interpreter already loaded on the model; missing ones
-    are built.
+    are built. `tflm_root` and `engine` are for the emulated CPUs (edgecnn.emulate).
     """
     interpreters = dict(interpreters or {})
     interpreter = interpreters.get("tflite") or load_interpreter(str(model_path), "tflite")
     interpreters["tflite"] = interpreter
-    runtimes, skipped = resolve_runtimes(against)
+    options = RuntimeOptions(tflm_root=tflm_root, engine=engine)
+    runtimes, skipped = resolve_runtimes(against, options)
     runs = {}
     comparisons = {}
     for spec in runtimes:
@@ -329,7 +333,7 @@ def verify_model(model_path, inputs, against=None, isolate=False, keras_path=Non
             if spec.flavor not in runs:
                 runs[spec.flavor] = _run_numpy(interpreters[spec.flavor], inputs)
             comparisons[spec.name] = compare_with_runtime(
-                spec, model_path, interpreters[spec.flavor], runs[spec.flavor], inputs, isolate
+                spec, model_path, interpreters[spec.flavor], runs[spec.flavor], inputs, isolate, options
             )
         except (RuntimeBackendError, ModelFileError) as error:
             if against is not None:  # named explicitly: a runtime that cannot run is an error

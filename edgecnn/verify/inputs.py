@@ -16,10 +16,26 @@ class VerifyInputs:
     quantized: list
     floats: list
     description: str
+    labels: object = None  # dataset inputs: each image's class, numbered as the model's labels
 
     @property
     def count(self):
         return len(self.quantized[0])
+
+
+@dataclasses.dataclass
+class ModelInputs:
+    """A model's input tensors as the input helpers read them, without loading the NumPy interpreter: for
+    models it cannot run (emulate runs any model TFLite Micro runs)."""
+
+    model: object  # an edgecnn.tflite Model
+    input_details: list
+
+    @classmethod
+    def of(cls, model):
+        from edgecnn.reference.interpreter import TensorInfo
+
+        return cls(model, [TensorInfo.of(model.main.tensors[index]) for index in model.main.inputs])
 
 
 def _shape_without_batch(info):
@@ -54,16 +70,19 @@ def random_inputs(interpreter, count, seed):
     random = np.random.default_rng(seed)
     quantized, floats = [], []
     for info in interpreter.input_details:
-        values = random.integers(-128, 127, size=(count, *_shape_without_batch(info)), endpoint=True).astype(
-            np.int8
-        )
+        dtype = np.dtype(info.dtype) if np.dtype(info.dtype).kind in "iu" else np.dtype(np.int8)
+        limits = np.iinfo(dtype)
+        values = random.integers(limits.min, limits.max, size=(count, *_shape_without_batch(info)),
+                                 endpoint=True).astype(dtype)
         quantized.append(values)
         floats.append(dequantize(values, info.scale, info.zero_point))
-    return VerifyInputs(quantized, floats, f"{count} random int8 inputs (seed {seed})")
+    kinds = "/".join(sorted({array.dtype.name for array in quantized}))
+    return VerifyInputs(quantized, floats, f"{count} random {kinds} inputs (seed {seed})")
 
 
 def dataset_inputs(interpreter, spec, count, seed, split=None, cache=None):
-    """`count` images drawn (seeded) from dataset `spec`, preprocessed with the model's own metadata, quantized.
+    """`count` images (None: all) drawn (seeded) from dataset `spec`, preprocessed with the model's own metadata,
+    quantized, with their labels as the model numbers its outputs.
 
     They come from `split` (default: the test split, or every image of a plain folder); only they are decoded.
     """
@@ -74,7 +93,7 @@ def dataset_inputs(interpreter, spec, count, seed, split=None, cache=None):
             f"--dataset feeds models with one image input; "
             f"this one has {len(interpreter.input_details)} inputs"
         )
-    if count < 1:
+    if count is not None and count < 1:
         raise ConfigurationError(f"--count takes a positive number of images, got {count}")
     info = interpreter.input_details[0]
     input_shape = _shape_without_batch(info)
@@ -92,15 +111,28 @@ def dataset_inputs(interpreter, spec, count, seed, split=None, cache=None):
     dataset = open_dataset(spec, split=split, preprocessing=preprocessing, cache=cache)
     if len(dataset) == 0:
         raise ConfigurationError(f"dataset {spec!r} has no images")
-    pixels = dataset.take(count, seed=seed).read().pixels
+    batch = dataset.take(count, seed=seed).read()
     encoder = InputEncoder.for_tensor(preprocessing, info)
-    floats = encoder.floats(pixels)
+    floats = encoder.floats(batch.pixels)
     if floats.shape[1:] != input_shape:
         raise UnsupportedModelError(
             f"dataset {spec!r} gives inputs of shape {floats.shape[1:]}, model takes {input_shape}"
         )
     where = "the model's metadata" if metadata.from_model else "defaults for its input shape"
-    drawn = dataset.describe(len(pixels))
-    if len(pixels) < len(dataset):
+    drawn = dataset.describe(len(batch.pixels))
+    if len(batch.pixels) < len(dataset):
         drawn += f", drawn at random from {len(dataset):,}"
-    return VerifyInputs([encoder.encode_pixels(pixels)], [floats], f"{drawn}; preprocessing from {where}")
+    return VerifyInputs(
+        [encoder.encode_pixels(batch.pixels)],
+        [floats],
+        f"{drawn}; preprocessing from {where}",
+        labels=model_label_indices(dataset.class_names, batch.labels, metadata.labels),
+    )
+
+
+def model_label_indices(class_names, labels, model_labels):
+    """Each image's class as the model numbers its outputs (artifacts.model_label_index)."""
+    names = list(class_names)
+    mapping = [artifacts.model_label_index(name, position, model_labels) for position, name in enumerate(names)]
+    return np.asarray([mapping[int(label)] if int(label) < len(mapping) else int(label)
+                       for label in labels], np.int64)

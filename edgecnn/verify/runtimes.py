@@ -4,6 +4,8 @@ litert-ref: TFLite's C++ reference kernels (LiteRT with BUILTIN_REF), every tens
 litert:     LiteRT's default path (XNNPACK and optimized kernels); intermediates that the delegate never writes
             back are detected with a sentinel and left out.
 tflm:       TFLite Micro through its Python package, outputs only.
+cortex-m4 (and the other CPUs of edgecnn.emulate): TFLite Micro compiled for that CPU, run under QEMU, outputs
+            only; only when named with --against (the first run compiles TFLite Micro).
 
 Every runner returns {tensor_index: array (N, ...)}: the batch-1 axis of each tensor replaced by the N images.
 """
@@ -29,6 +31,14 @@ OUTPUTS_ONLY = "outputs only"
 
 
 @dataclasses.dataclass(frozen=True)
+class RuntimeOptions:
+    """What `verify --tflm-root` and `--engine` tell the emulated runtimes; the others ignore it."""
+
+    tflm_root: str = None
+    engine: str = "tflm"
+
+
+@dataclasses.dataclass(frozen=True)
 class RuntimeSpec:
     """One runtime verify compares with: what it needs, what it exposes and how exact it must be."""
 
@@ -41,14 +51,23 @@ class RuntimeSpec:
     runner: object = dataclasses.field(repr=False)  # (spec, model_path, output_indices) -> runner
     aliases: tuple = ()
     known_problems: object = dataclasses.field(default=None, repr=False)  # interpreter -> [reason, ...]
+    default: bool = True  # part of verify's --against when it is not given
 
-    def missing(self):
+    def missing(self, options=None):
         """None when the runtime's Python package imports, else the reason."""
         try:
             extras.require(self.module, self.description)
-        except Exception as error:  # noqa: BLE001 - a broken install counts as missing, whatever it raises
-            return str(error)
+        except Exception:  # noqa: BLE001 - a broken install counts as missing, whatever it raises
+            return f"{self.module} is not installed"
         return None
+
+    def require(self, options=None):
+        """Raise the one-line error of a runtime named with --against that cannot run here."""
+        extras.require(self.module, self.description)
+
+    def notes(self, options=None, model=None):
+        """What the report should say about how this runtime ran (beyond its description)."""
+        return []
 
     def create_runner(self, model_path, output_indices):
         extras.require(self.module, self.description)
@@ -59,7 +78,7 @@ class RuntimeSpec:
         problems = self.known_problems(interpreter) if self.known_problems else []
         return "; ".join(problems[:2]) or None
 
-    def run(self, model_path, output_indices, inputs):
+    def run(self, model_path, output_indices, inputs, options=None):
         """{tensor index: (N, ...) array} of this runtime on `inputs`, computed in a child process.
 
         TFLite Micro and the reference kernels abort the whole process on some models (a softmax input scale
@@ -265,6 +284,54 @@ def micro_problems(interpreter):
     return [f"op {index} ({name}): {reason}" for index, name, reason in support.micro_problems(interpreter)]
 
 
+@dataclasses.dataclass(frozen=True)
+class EmulatedRuntimeSpec(RuntimeSpec):
+    """A Cortex-M of edgecnn.emulate: the model's firmware, built (cached) and run under QEMU; the firmware is a
+    QEMU process, so a model that makes TFLite Micro abort is that runtime's error, not verify's end."""
+
+    def missing(self, options=None):
+        from edgecnn import emulate
+
+        options = options or RuntimeOptions()
+        return emulate.unavailable_reason(self.name, options.tflm_root, options.engine)
+
+    def require(self, options=None):
+        reason = self.missing(options)
+        if reason is not None:
+            raise RuntimeBackendError(f"{self.name}: {reason}")
+
+    def notes(self, options=None, model=None):
+        """The kernels that ran, and the known CMSIS-NN defects the model's ops hit (a mismatch there is theirs)."""
+        from edgecnn.emulate import ENGINES, defects, tree
+
+        options = options or RuntimeOptions()
+        if not ENGINES.get(options.engine).needs_tree:
+            return [f"engine {options.engine}"]
+        source = tree.find_tree(options.tflm_root)
+        notes = [f"TFLite Micro with {source.kernels} kernels from {source.root}"]
+        if source.kernels == tree.CMSIS_NN and model is not None:
+            notes += [f"known CMSIS-NN defect: {defect}" for defect in defects.cmsis_nn_defects(model)]
+        return notes
+
+    def run(self, model_path, output_indices, inputs, options=None):
+        from edgecnn import emulate
+
+        options = options or RuntimeOptions()
+        result = emulate.run_model(model_path, cpu=self.name, inputs=list(inputs), engine=options.engine,
+                                   tflm_root=options.tflm_root, count_instructions=False)
+        return dict(zip(result.output_indices, result.outputs))
+
+
+def _emulated_runtimes():
+    from edgecnn.emulate.cpus import CPUS
+
+    return [
+        EmulatedRuntimeSpec(cpu.name, f"TFLite Micro on an emulated {cpu.name} (QEMU)", None, "micro",
+                            OUTPUTS_ONLY, True, runner=None, known_problems=micro_problems, default=False)
+        for cpu in CPUS
+    ]
+
+
 RUNTIMES = Registry(
     "runtime",
     [
@@ -275,5 +342,6 @@ RUNTIMES = Registry(
                     "tflite", READABLE_TENSORS, False, LiteRTRunner, aliases=("optimized",)),
         RuntimeSpec("tflm", "TFLite Micro (Python package)", "tflite_micro.python.tflite_micro.runtime",
                     "micro", OUTPUTS_ONLY, True, MicroRunner, aliases=("micro",), known_problems=micro_problems),
+        *_emulated_runtimes(),
     ],
 )

@@ -1,8 +1,10 @@
-"""Firmware projects: file layout, golden build files, a test image that matches the dataset, and sources that
-compile with the host g++ and arm-none-eabi-g++ against stand-in TFLite Micro headers.
+"""Firmware projects: file layout, golden build files, a test input that matches the dataset with the output
+edgecnn's interpreter computes for it, sources that compile with the host g++ and arm-none-eabi-g++ against the
+real TFLite Micro tree, and the common core's self-test printing PASS on an emulated Cortex-M4.
 
 PlatformIO, ESP-IDF and the Arduino toolchains download their compilers and libraries at build time, which
-is not possible here, so the projects are checked against those tools' documented layouts instead.
+is not possible here, so the projects are checked against those tools' documented layouts instead; only the
+boards' own headers (Arduino.h, FreeRTOS) have stand-ins (standin_platform/).
 """
 
 import os
@@ -14,12 +16,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from external_tools import require_tool
+from tflm_trees import CMSIS_NN, REFERENCE, require_tree
 
 from edgecnn.cli import main
 from edgecnn.export import firmware
 
 HERE = pathlib.Path(__file__).parent
-STANDIN = HERE / "standin"
+SELF_TEST_MAIN = pathlib.Path(firmware.__file__).parents[1] / "emulate" / "native" / "selftest_main.cc"
 STANDIN_PLATFORM = HERE / "standin_platform"
 GOLDEN = HERE / "golden" / "firmware"
 PROJECT = "edgecnn_demo"  # the output folder name, which names the project and the Arduino sketch
@@ -39,7 +42,7 @@ EXPECTED_FILES = {
         "main/model_settings.h",
         "main/op_resolver.h",
         "main/preprocessing.h",
-        "main/test_image.h",
+        "main/test_input.h",
         "sdkconfig.defaults",
     ],
     "platformio-esp32s3": [
@@ -58,7 +61,7 @@ EXPECTED_FILES = {
         "src/model_settings.h",
         "src/op_resolver.h",
         "src/preprocessing.h",
-        "src/test_image.h",
+        "src/test_input.h",
     ],
     "platformio-nano33ble": [
         "platformio.ini",
@@ -71,7 +74,7 @@ EXPECTED_FILES = {
         "src/model_settings.h",
         "src/op_resolver.h",
         "src/preprocessing.h",
-        "src/test_image.h",
+        "src/test_input.h",
     ],
     "arduino": [
         f"{PROJECT}.ino",
@@ -83,7 +86,7 @@ EXPECTED_FILES = {
         "model_settings.h",
         "op_resolver.h",
         "preprocessing.h",
-        "test_image.h",
+        "test_input.h",
     ],
 }
 GOLDEN_FILES = {
@@ -173,15 +176,16 @@ def _c_array(text, name):
     return bytes(int(value, 16) for value in re.findall(r"0x([0-9a-f]{2})", body))
 
 
-def test_test_image_is_the_dataset_digit_quantized_for_the_model_input(projects, digit_model):
+def test_test_input_is_the_dataset_digit_with_the_interpreters_output(projects, digit_model):
     from edgecnn import tflite
     from edgecnn.data import load_dataset
+    from edgecnn.reference import Interpreter
 
-    header = (projects["esp-idf"] / "main" / "test_image.h").read_text()
-    data = np.frombuffer(_c_array(header, "g_test_image"), np.int8)
+    header = (projects["esp-idf"] / "main" / "test_input.h").read_text()
+    data = np.frombuffer(_c_array(header, "g_test_input"), np.int8)
     digits = load_dataset("mnist-sample")
-    assert f"constexpr int kTestImageLabelIndex = {int(digits.labels[0])};" in header
-    assert f'constexpr const char* kTestImageLabel = "{digits.class_names[digits.labels[0]]}";' in header
+    assert f"constexpr int kTestInputLabelIndex = {int(digits.labels[0])};" in header
+    assert f'constexpr const char* kTestInputLabel = "{digits.class_names[digits.labels[0]]}";' in header
     graph = tflite.read_model(digit_model).main
     quantization = graph.tensors[graph.inputs[0]].quantization
     scale, zero_point = float(quantization.scales[0]), int(quantization.zero_points[0])
@@ -190,6 +194,28 @@ def test_test_image_is_the_dataset_digit_quantized_for_the_model_input(projects,
     restored = (data.astype(np.float32) - zero_point) * scale
     assert data.size == 28 * 28 and np.abs(restored - pixels).max() <= scale / 2 + 1e-6
     assert len(set(data.tolist())) > 20  # a digit, not a blank image
+    expected = Interpreter(str(digit_model), flavor="micro").run(data.reshape(1, 28, 28, 1)).outputs[0]
+    assert _c_array(header, "g_expected_output") == expected.tobytes()
+    assert "constexpr int kExpectedOutputBytes = 10;" in header
+
+
+def test_model_without_metadata_gets_a_fixed_random_input_not_another_datasets_image(tmp_path):
+    """A model edgecnn did not make names no dataset: its test input is random (seed 0), with no label."""
+    smallcnn = require_tree(REFERENCE) / "check" / "smallcnn_int8.tflite"
+    project = firmware.export_firmware(smallcnn, tmp_path / "foreign", "arduino")
+    header = (tmp_path / "foreign" / "test_input.h").read_text()
+    assert "a fixed random input" in header and "constexpr int kTestInputLabelIndex = -1;" in header
+    assert 'kTestInputLabel = "";' in header and "fixed random input" in project.summary()
+    again = firmware.export_firmware(smallcnn, tmp_path / "again", "arduino")
+    assert again.test_input.data == project.test_input.data
+
+
+def _tflm_flags(cpu=None, tree_name=REFERENCE):
+    """TFLite Micro's own flags and include paths for the host or an emulated CPU (edgecnn.emulate's)."""
+    from edgecnn.emulate import CPUS, library, tree
+
+    source_tree = tree.find_tree(require_tree(tree_name))
+    return list(library.compiler_flags(source_tree, CPUS.get(cpu) if cpu else None))
 
 
 def _compile_sources(compiler, out, source_dir, flags, tmp_path):
@@ -197,52 +223,45 @@ def _compile_sources(compiler, out, source_dir, flags, tmp_path):
     sources = sorted(p for p in folder.iterdir() if p.suffix in (".cc", ".cpp", ".ino"))
     for source in sources:
         language = ["-x", "c++"] if source.suffix == ".ino" else []
-        subprocess.run(
-            [
-                compiler,
-                "-std=c++17",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                *flags,
-                f"-I{folder}",
-                f"-I{STANDIN}",
-                f"-I{STANDIN_PLATFORM}",
-                *language,
-                "-c",
-                str(source),
-                "-o",
-                str(tmp_path / (source.name + ".o")),
-            ],
-            check=True,
+        result = subprocess.run(
+            [compiler, *flags, "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror", f"-I{folder}",
+             f"-I{STANDIN_PLATFORM}", *language, "-c", str(source), "-o", str(tmp_path / (source.name + ".o"))],
             capture_output=True,
             text=True,
         )
+        assert result.returncode == 0, result.stderr
     return [source.name for source in sources]
 
 
 @pytest.mark.parametrize("target", sorted(EXPECTED_FILES))
-def test_sources_compile_with_host_gcc(projects, target, tmp_path):
-    compiled = _compile_sources(require_tool("g++"), projects[target], SOURCE_DIRS[target], ["-O1"], tmp_path)
+def test_sources_compile_with_host_gcc_against_tflite_micro(projects, target, tmp_path):
+    compiled = _compile_sources(require_tool("g++"), projects[target], SOURCE_DIRS[target], _tflm_flags(), tmp_path)
     assert any(name.startswith("edgecnn_classifier") for name in compiled)
     assert any(name in ("main.cc", "main.cpp", f"{PROJECT}.ino") for name in compiled)
 
 
 @pytest.mark.parametrize("target", ["platformio-nano33ble", "arduino"])
-def test_sources_compile_for_cortex_m4(projects, target, tmp_path):
+@pytest.mark.parametrize("tree_name", [REFERENCE, CMSIS_NN])
+def test_sources_compile_for_cortex_m4_against_tflite_micro(projects, target, tree_name, tmp_path):
     """The Nano 33 BLE Sense is an nRF52840 (Cortex-M4F); the ESP32-S3 is Xtensa, so only host g++ there."""
-    flags = [
-        "-mcpu=cortex-m4",
-        "-mthumb",
-        "-mfloat-abi=hard",
-        "-mfpu=fpv4-sp-d16",
-        "-Os",
-        "-fno-exceptions",
-        "-fno-rtti",
-    ]
     compiler = require_tool("arm-none-eabi-g++")
+    flags = _tflm_flags("cortex-m4", tree_name)
     compiled = _compile_sources(compiler, projects[target], SOURCE_DIRS[target], flags, tmp_path)
     assert len(compiled) == 3
+
+
+@pytest.mark.parametrize("tree_name", [REFERENCE, CMSIS_NN])
+def test_common_core_runs_its_self_test_on_an_emulated_cortex_m4(projects, tree_name):
+    """edgecnn_classifier.cc linked with the emulator's harness: the board's own numbers equal the PC's."""
+    for tool in ("arm-none-eabi-g++", "qemu-arm"):
+        require_tool(tool)
+    from edgecnn.data import load_dataset
+    from edgecnn.emulate import emulation
+
+    passed, line = emulation.run_project_selftest(projects["arduino"], "cortex-m4", require_tree(tree_name))
+    assert passed and line.endswith("bit for bit (10 bytes): PASS"), line
+    digits = load_dataset("mnist-sample")
+    assert f"labelled {digits.class_names[digits.labels[0]]};" in line
 
 
 def test_cli_export_firmware_and_option_checks(digit_model, tmp_path):
@@ -252,7 +271,8 @@ def test_cli_export_firmware_and_option_checks(digit_model, tmp_path):
         main, ["export", str(digit_model), "--target", "arduino", "--out", str(out), "--image-index", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert "test image: mnist-sample[1]" in result.output and (out / "sketch_one.ino").is_file()
+    assert re.search(r"test input: mnist-sample\[1\] labelled '\d', its expected output", result.output), result.output
+    assert (out / "sketch_one.ino").is_file()
     result = runner.invoke(
         main, ["export", str(digit_model), "--target", "arduino", "--out", str(out), "--source", "0"]
     )
@@ -328,11 +348,11 @@ def _build_c_engine_check(out, source_dir, prefix, flags, tmp_path):
                    str(source), "-o", str(target)]
         subprocess.run(command, check=True, capture_output=True, text=True)
         objects.append(str(target))
-    program = tmp_path / "check_classifier"
+    program = tmp_path / "self_test"
     linker = require_tool(prefix + "g++")
     link_flags = ["--specs=rdimon.specs"] if prefix else []
     subprocess.run(
-        [linker, "-std=c++17", *flags, f"-I{folder}", str(HERE / "check_classifier.cc"), *objects, *link_flags,
+        [linker, "-std=c++17", *flags, f"-I{folder}", str(SELF_TEST_MAIN), *objects, *link_flags,
          "-o", str(program)],
         check=True, capture_output=True, text=True,
     )
@@ -340,11 +360,8 @@ def _build_c_engine_check(out, source_dir, prefix, flags, tmp_path):
 
 
 @pytest.mark.parametrize("toolchain", ["host", "cortex-m4"])
-def test_c_engine_project_classifies_its_test_image_like_the_interpreter(
-    c_projects, digit_model, tmp_path, toolchain
-):
-    from edgecnn.reference import Interpreter
-
+def test_c_engine_project_passes_its_self_test_bit_for_bit(c_projects, tmp_path, toolchain):
+    """The project core on the generated C engine computes the PC's output tensors exactly (test_input.h)."""
     out = c_projects["arduino"]
     if toolchain == "host":
         program = _build_c_engine_check(out, ".", "", ["-O1"], tmp_path)
@@ -353,19 +370,9 @@ def test_c_engine_project_classifies_its_test_image_like_the_interpreter(
         flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-Os", "-fno-exceptions", "-fno-rtti"]
         program = _build_c_engine_check(out, ".", "arm-none-eabi-", flags, tmp_path)
         command = [require_tool("qemu-arm"), "-cpu", "cortex-m4", str(program)]
-    printed = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout.strip()
-    header = (out / "test_image.h").read_text()
-    image = np.frombuffer(_c_array(header, "g_test_image"), np.int8)
-    interpreter = Interpreter(digit_model, flavor="micro")
-    scores = interpreter.run(image.reshape(1, *interpreter.input_details[0].shape[1:])).outputs[0].reshape(-1)
-    expected_index = int(np.argmax(scores))
-    expected_label_index = int(re.search(r"kTestImageLabelIndex = (\d+);", header)[1])
-    output = interpreter.output_details[0]
-    permille = int(np.round((int(scores[expected_index]) - output.zero_point) * output.scale * 1000))
-    assert printed == (
-        f"label_index={expected_index} label={expected_index} score_permille={permille} "
-        f"matches={int(expected_index == expected_label_index)}"
-    )
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.strip().endswith(": PASS") and "bit for bit" in completed.stdout
 
 
 def test_cli_export_firmware_with_the_c_engine(digit_model, tmp_path):

@@ -1,4 +1,5 @@
-"""TFLite Micro export: generated sources compile for the host and a Cortex-M4, and the arena is right."""
+"""TFLite Micro export: generated sources compile against the real TFLite Micro for the host and every emulated
+Cortex-M with -Wall -Werror, and the arena is right (tests/emulate measures it on the 32-bit target)."""
 
 import pathlib
 import re
@@ -7,13 +8,14 @@ import subprocess
 import numpy as np
 import pytest
 from external_tools import require_tool
+from tflm_trees import CMSIS_NN, REFERENCE, require_tree
 
 from edgecnn import tflite
-from edgecnn.export import arena, measure, tflm
+from edgecnn.export import arena, arena_sizes, measure, tflm
 
 HERE = pathlib.Path(__file__).parent
-STANDIN = HERE / "standin"
 GOLDEN = HERE / "golden"
+OWN_FILE_WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"]
 # Small inputs keep conversion fast; mobilenet_v2 needs 32x32 to survive its strides.
 ZOO_INPUT_SHAPES = {"mobilenet_v2": (32, 32, 3), "resnet18": (32, 32, 3), "tiny_vgg": (32, 32, 3)}
 
@@ -94,41 +96,29 @@ def test_golden(exported, file_name):
     assert (out / file_name).read_text() == (GOLDEN / file_name).read_text()
 
 
+def compile_flags(toolchain, tree_name=REFERENCE):
+    """Compiler and flags for `toolchain` ("host" or an emulated CPU) against the real tree, strict on warnings."""
+    from edgecnn.emulate import CPUS, library, tree
+
+    source_tree = tree.find_tree(require_tree(tree_name))
+    if toolchain == "host":
+        return require_tool("g++"), [*library.compiler_flags(source_tree), *OWN_FILE_WARNINGS]
+    flags = library.compiler_flags(source_tree, CPUS.get(toolchain))
+    return require_tool("arm-none-eabi-g++"), [*flags, *OWN_FILE_WARNINGS]
+
+
 def _compile(compiler, out, tmp_path, flags):
-    for file_name in ("model_data.cc",):
-        obj = tmp_path / f"{compiler.split('/')[-1]}_{file_name}.o"
-        subprocess.run(
-            [
-                compiler,
-                "-std=c++17",
-                "-c",
-                *flags,
-                f"-I{out}",
-                f"-I{STANDIN}",
-                str(out / file_name),
-                "-o",
-                str(obj),
-            ],
-            check=True,
-        )
+    obj = tmp_path / f"{compiler.split('/')[-1]}_model_data.cc.o"
+    subprocess.run([compiler, *flags, "-c", f"-I{out}", str(out / "model_data.cc"), "-o", str(obj)],
+                   check=True, capture_output=True, text=True)
     resolver_check = tmp_path / "resolver.cc"
     resolver_check.write_text(
         '#include "op_resolver.h"\n#include "labels.h"\n#include "model_settings.h"\n'
         "int register_all() { ModelOpResolver r; return RegisterModelOps(r); }\n"
     )
     subprocess.run(
-        [
-            compiler,
-            "-std=c++17",
-            "-c",
-            *flags,
-            f"-I{out}",
-            f"-I{STANDIN}",
-            str(resolver_check),
-            "-o",
-            str(tmp_path / f"{compiler.split('/')[-1]}_resolver.o"),
-        ],
-        check=True,
+        [compiler, *flags, "-c", f"-I{out}", str(resolver_check), "-o", str(tmp_path / "resolver.o")],
+        check=True, capture_output=True, text=True,
     )
     return obj
 
@@ -152,14 +142,19 @@ def _section_alignment(objdump, obj, symbol):
     return section, int(row.split()[-1].split("**")[1])
 
 
-@pytest.mark.parametrize("toolchain", ["host", "cortex-m4"])
-def test_model_array_compiles_into_aligned_read_only_data(exported, small_model_path, tmp_path, toolchain):
+def _toolchains():
+    from edgecnn.emulate import CPUS
+
+    return ["host", *CPUS.names()]
+
+
+@pytest.mark.parametrize("toolchain", _toolchains())
+def test_sources_compile_against_tflite_micro_with_aligned_read_only_model(exported, small_model_path, tmp_path,
+                                                                           toolchain):
     out, _ = exported
-    prefix, flags = (
-        ("", ["-O2"]) if toolchain == "host" else ("arm-none-eabi-", ["-mcpu=cortex-m4", "-mthumb", "-Os"])
-    )
-    compiler = require_tool(prefix + "g++")
+    compiler, flags = compile_flags(toolchain)
     obj = _compile(compiler, out, tmp_path, flags)
+    prefix = "" if toolchain == "host" else "arm-none-eabi-"
     address, size, kind = _symbol(require_tool(prefix + "nm"), obj, "g_small_cnn_model_data")
     assert kind in ("R", "r"), "model array must be in read-only data"
     assert size == small_model_path.stat().st_size
@@ -170,28 +165,11 @@ def test_model_array_compiles_into_aligned_read_only_data(exported, small_model_
     assert 2**alignment_power >= 16 and address % 16 == 0
 
 
-def test_host_program_reads_the_generated_model(exported, small_model_path, tmp_path):
-    out, sources = exported
-    compiler = require_tool("g++")
-    program = tmp_path / "check"
-    subprocess.run(
-        [
-            compiler,
-            "-std=c++17",
-            "-DMODEL_ARRAY=g_small_cnn_model_data",
-            "-DMODEL_SIZE=g_small_cnn_model_data_size",
-            f"-I{out}",
-            f"-I{STANDIN}",
-            str(HERE / "check_main.cc"),
-            str(out / "model_data.cc"),
-            "-o",
-            str(program),
-        ],
-        check=True,
-    )
-    result = subprocess.run([str(program)], capture_output=True, text=True, check=True)
-    size = small_model_path.stat().st_size
-    assert result.stdout.strip() == f"size={size} ops=6 labels=10 first=0 arena={sources.arena_bytes}"
+@pytest.mark.parametrize("toolchain", ["cortex-m4", "cortex-m55"])
+def test_sources_compile_against_the_cmsis_nn_tree(exported, tmp_path, toolchain):
+    out, _ = exported
+    compiler, flags = compile_flags(toolchain, CMSIS_NN)
+    assert _compile(compiler, out, tmp_path, flags).is_file()
 
 
 def _zoo_model_path(name, tmp_path_factory):
@@ -227,10 +205,11 @@ def _zoo_names():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _zoo_names())
-def test_arena_covers_tflite_micro_and_stays_within_ten_percent(name, tmp_path_factory):
+def test_host_arena_covers_the_pip_tflite_micro_and_stays_within_ten_percent(name, tmp_path_factory):
+    """The 64-bit replay against the pip package's RecordingMicroAllocator: the host check of the simulation."""
     pytest.importorskip("tflite_micro")
     path = _zoo_model_path(name, tmp_path_factory)
-    estimate = arena.estimate_arena(tflite.read_model(path))
+    estimate = arena.estimate_arena(tflite.read_model(path), abi=arena_sizes.HOST)
     measured = measure.measure_arena(path)
     assert estimate.head_bytes == measured.head_bytes  # the greedy plan is reproduced exactly
     assert measured.total_bytes <= estimate.recommended_bytes() <= 1.10 * measured.total_bytes
@@ -248,6 +227,7 @@ def test_cli_export_and_missing_model(small_model_path, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "kTensorArenaSize" in result.output and (tmp_path / "out" / "op_resolver.h").exists()
+    assert re.search(r"kTensorArenaSize = \d+ bytes on a 32-bit target \(reference \d+, cmsis-nn \d+", result.output)
     result = CliRunner().invoke(
         main,
         ["export", str(tmp_path / "missing.tflite"), "--target", "tflm", "--out", str(tmp_path / "out2")],
@@ -255,26 +235,12 @@ def test_cli_export_and_missing_model(small_model_path, tmp_path):
     assert result.exit_code == 2 and "model file not found" in result.output
 
 
-RESOLVER_HEADER_PATH = "shared/peers/tflite-micro/tensorflow/lite/micro/micro_mutable_op_resolver.h"
-# The TFLite Micro sources beside the checkout (shared/ next to the repository, or above a worktree).
-RESOLVER_HEADER = next(
-    (
-        folder / RESOLVER_HEADER_PATH
-        for folder in pathlib.Path(__file__).resolve().parents[2:]
-        if (folder / RESOLVER_HEADER_PATH).exists()
-    ),
-    pathlib.Path(RESOLVER_HEADER_PATH),
-)
-
-
 def test_every_interpreter_op_has_a_resolver_method_that_adds_that_builtin():
     """Each RESOLVER_METHODS entry names a MicroMutableOpResolver method registering that very builtin."""
     from edgecnn.reference import SUPPORTED_OPS
 
     assert set(SUPPORTED_OPS) <= set(tflm.RESOLVER_METHODS)
-    if not RESOLVER_HEADER.exists():
-        pytest.skip(f"no TFLite Micro sources at {RESOLVER_HEADER}")
-    header = RESOLVER_HEADER.read_text()
+    header = (require_tree(REFERENCE) / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
     for op, method in tflm.RESOLVER_METHODS.items():
         match = re.search(rf"TfLiteStatus {method}\((.*?)\n  \}}", header, re.DOTALL)
         assert match, method

@@ -1,5 +1,5 @@
-// Arduino entry point: classify the bundled test image once, print the top label over Serial.
-// The Nano 33 BLE Sense has no camera of its own; the test image lets the board check itself.
+// Arduino entry point: run the self-test on the bundled test input, print the result over Serial.
+// The Nano 33 BLE Sense has no camera of its own; the test input lets the board check itself.
 #include <Arduino.h>
 
 #include "model_settings.h"
@@ -8,21 +8,32 @@
 #endif
 
 #include "edgecnn_classifier.h"
-#include "test_image.h"
+#include "test_input.h"
 
 namespace {
 bool ready = false;
 
-void PrintResult(const char* what, const EdgecnnResult& result) {
-  Serial.print("edgecnn: ");
-  Serial.print(what);
-  Serial.print(": top label ");
-  Serial.print(result.label);
+void PrintSelfTest(const EdgecnnSelfTest& test) {
+  Serial.print("edgecnn: self-test: top label ");
+  Serial.print(test.result.label);
   Serial.print(" (");
-  Serial.print(result.score_permille);
-  Serial.print("/1000), expected ");
-  Serial.print(kTestImageLabel);
-  Serial.println(result.matches_expected ? ": PASS" : ": FAIL");
+  Serial.print(test.result.score_permille);
+  Serial.print("/1000)");
+  if (kTestInputLabel[0] != '\0') {
+    Serial.print(", labelled ");
+    Serial.print(kTestInputLabel);
+  }
+  if (test.differing_bytes < 0) {
+    Serial.println("; no expected output to compare with");
+  } else if (test.passed) {
+    Serial.println("; output equals edgecnn's on the PC bit for bit: PASS");
+  } else {
+    Serial.print("; ");
+    Serial.print(test.differing_bytes);
+    Serial.print(" of ");
+    Serial.print(test.output_bytes);
+    Serial.println(" output bytes differ from edgecnn's on the PC: FAIL");
+  }
 }
 }  // namespace
 
@@ -38,9 +49,9 @@ void setup() {
 
 void loop() {
   if (ready) {
-    EdgecnnResult result;
-    if (EdgecnnClassifyTestImage(&result) == 0) {
-      PrintResult("test image", result);
+    EdgecnnSelfTest test;
+    if (EdgecnnRunSelfTest(&test) == 0) {
+      PrintSelfTest(test);
     }
   }
   delay(5000);

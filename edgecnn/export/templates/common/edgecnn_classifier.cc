@@ -1,5 +1,5 @@
 // edgecnn firmware core. Generated project files (model sources, model_settings.h, preprocessing.h,
-// test_image.h) come from `edgecnn export`; this file is the same for every target and engine. With
+// test_input.h) come from `edgecnn export`; this file is the same for every target and engine. With
 // `--engine c` model_settings.h defines EDGECNN_ENGINE_C and the model is edgecnn's generated C
 // (edgecnn_model.h/.c); otherwise TFLite Micro runs model_data.cc.
 #include "edgecnn_classifier.h"
@@ -9,7 +9,7 @@
 
 #include "model_settings.h"
 #include "preprocessing.h"
-#include "test_image.h"
+#include "test_input.h"
 
 #ifdef EDGECNN_ENGINE_C
 #include "edgecnn_model.h"
@@ -20,6 +20,14 @@
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
 #include "tensorflow/lite/schema/schema_generated.h"
+#if defined(__has_include)
+#if __has_include("tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h")
+#include <stdio.h>
+
+#include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
+#define EDGECNN_DEBUG_LOG_CALLBACK 1
+#endif
+#endif
 #endif
 
 namespace {
@@ -54,6 +62,11 @@ const char* Label(int index) { return index < EDGECNN_NUM_LABELS ? edgecnn_label
 
 int Setup() { return 0; }
 
+// Every output tensor's bytes, back to back as edgecnn_invoke writes them.
+int OutputCount() { return 1; }
+
+Tensor OutputAt(int) { return Output(); }
+
 #else
 
 alignas(16) uint8_t tensor_arena[kTensorArenaSize];
@@ -78,7 +91,20 @@ bool Invoke() {
 
 const char* Label(int index) { return index < kLabelCount ? kLabels[index] : "?"; }
 
+int OutputCount() { return static_cast<int>(interpreter->outputs_size()); }
+
+Tensor OutputAt(int index) { return Describe(interpreter->output(index)); }
+
+#ifdef EDGECNN_DEBUG_LOG_CALLBACK
+// TFLite Micro's cortex_m_generic DebugLog drops every message (a too small arena among them) until a
+// callback is registered. Boards whose C library has no stderr can register their own after EdgecnnSetup().
+void EdgecnnDebugLog(const char* text) { fputs(text, stderr); }
+#endif
+
 int Setup() {
+#ifdef EDGECNN_DEBUG_LOG_CALLBACK
+  RegisterDebugLogCallback(EdgecnnDebugLog);
+#endif
   const tflite::Model* model = tflite::GetModel(g_model);
   if (model->version() != TFLITE_SCHEMA_VERSION) {
     MicroPrintf("edgecnn: model schema %d, this TFLite Micro reads %d", static_cast<int>(model->version()),
@@ -120,7 +146,6 @@ int TopResult(EdgecnnResult* result) {
   result->label_index = best;
   result->label = Label(best);
   result->score_permille = static_cast<int>(lroundf(score * 1000.0f));
-  result->matches_expected = -1;
   return 0;
 }
 
@@ -128,16 +153,31 @@ int TopResult(EdgecnnResult* result) {
 
 int EdgecnnSetup() { return Setup(); }
 
-int EdgecnnClassifyTestImage(EdgecnnResult* result) {
+int EdgecnnRunSelfTest(EdgecnnSelfTest* test) {
   const Tensor input = Input();
-  if (input.bytes != kTestImageBytes) {
-    result->label_index = -1;
+  if (input.bytes != kTestInputBytes) {
+    test->result.label_index = -1;
     return 1;
   }
-  memcpy(input.data, g_test_image, kTestImageBytes);
-  const int status = TopResult(result);
-  result->matches_expected = result->label_index == kTestImageLabelIndex ? 1 : 0;
-  return status;
+  memcpy(input.data, g_test_input, kTestInputBytes);
+  if (TopResult(&test->result) != 0) return 1;
+  int compared = 0;
+  int differing = 0;
+  test->first_difference = -1;
+  for (int output_index = 0; output_index < OutputCount(); ++output_index) {
+    const Tensor output = OutputAt(output_index);
+    for (int position = 0; position < output.bytes && compared < kExpectedOutputBytes; ++position) {
+      if (output.data[position] != g_expected_output[compared]) {
+        if (differing == 0) test->first_difference = compared;
+        ++differing;
+      }
+      ++compared;
+    }
+  }
+  test->output_bytes = compared;
+  test->differing_bytes = kExpectedOutputBytes > 0 ? differing + (kExpectedOutputBytes - compared) : -1;
+  test->passed = kExpectedOutputBytes > 0 && test->differing_bytes == 0 ? 1 : 0;
+  return 0;
 }
 
 int EdgecnnClassifyPixels(const uint8_t* pixels, int width, int height, int channels, EdgecnnResult* result) {

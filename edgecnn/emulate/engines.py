@@ -1,0 +1,29 @@
+"""What turns a model into an emulated firmware: TFLite Micro today; edgecnn's C compiler (`--engine c`) joins here.
+
+An engine's `build(model_path, cpu, tflm_root=None, arena_size=None, progress=None)` returns a
+firmware.Firmware whose ELF speaks the harness protocol (edgecnn/emulate/protocol.py) and links
+native/startup_mps2.c and native/edgecnn_ticks.c (firmware.SUPPORT_SOURCES, firmware.link_flags): then the
+runner, the sizes, the instruction count and verify's comparison work for it unchanged.
+"""
+
+import dataclasses
+
+from edgecnn.emulate import firmware
+from edgecnn.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSpec:
+    name: str
+    description: str
+    build: object = dataclasses.field(repr=False)
+    needs_tree: bool = True  # it compiles against a TFLite Micro tree (--tflm-root)
+
+
+ENGINES = Registry(
+    "engine",
+    [
+        EngineSpec("tflm", "TFLite Micro's interpreter and kernels (reference or CMSIS-NN, as the tree has)",
+                   firmware.build_tflm_firmware),
+    ],
+)
