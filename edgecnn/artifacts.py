@@ -121,6 +121,21 @@ def tflite_metadata(source, strict=False):
     return metadata
 
 
+def tflite_input_layout(source):
+    """"nhwc" or "nchw": the metadata's, else guessed from the input shape (any shape, image or not)."""
+    from edgecnn import tflite
+    from edgecnn.data.preprocessing import detect_layout
+
+    model = source if isinstance(source, tflite.Model) else tflite.read_model(source)
+    try:
+        metadata = read_tflite_metadata(model)
+    except ModelFileError:
+        metadata = None
+    if metadata is not None:
+        return metadata.preprocessing.layout
+    return detect_layout(model.main.tensors[model.main.inputs[0]].shape)
+
+
 def tflite_labels(source):
     """The class names of a .tflite model's first output: its metadata's, else numeric.
 

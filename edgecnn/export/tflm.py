@@ -102,7 +102,7 @@ def generate_tflm_sources(model_path, name=None, labels=None, legacy_names=False
     is_image = len(graph.tensors[graph.inputs[0]].shape) >= 3
     if labels is None:
         labels = artifacts.tflite_labels(model)
-    layout = artifacts.tflite_metadata(model).preprocessing.layout if is_image else "nhwc"
+    layout = artifacts.tflite_input_layout(model) if is_image else "nhwc"
     figures = arena.tflm_arena(model)
     header_comment = _header_comment(model_path, data, graph, ops, figures)
     files = {

@@ -1,73 +1,46 @@
-"""Single-op models from the hypothesis suites of tests/reference, reused as they are: each @given test runs with
-a few derandomized examples while its final check (which compares with LiteRT) is swapped for one that keeps
-the converted model, so the emulator tests get the very models those suites build."""
+"""Single-op models of the interpreter's hypothesis suites, for the emulator tests: the very cases those suites
+draw from (tests/reference/single_op_models.py and converter_op_models.py), a few derandomized examples each,
+kept as files."""
 
-import inspect
 import pathlib
 import sys
-
-import numpy as np
 
 REFERENCE_TESTS = pathlib.Path(__file__).resolve().parents[1] / "reference"
 
 
 def collect(folder, examples=2):
+    """[(name, path)] of the converted single-op models, plus the every-op model and a uint8-input model."""
     if str(REFERENCE_TESTS) not in sys.path:
         sys.path.insert(0, str(REFERENCE_TESTS))
+    import converter_op_models
     import reference_models
-    import test_interpreter_converter_ops as converter_ops
-    import test_interpreter_properties as properties
-    from hypothesis import settings
+    import single_op_models
+    from hypothesis import given
 
-    from edgecnn.reference import Interpreter
-
+    settings = single_op_models.hypothesis_settings(examples)
     models = []
-    current = {"test": ""}
 
     def keep(model_bytes, name):
         path = pathlib.Path(folder) / f"{len(models):03d}_{name}.tflite"
         path.write_bytes(model_bytes)
-        models.append((f"{current['test']}:{name}", path))
-        return Interpreter(model_bytes)
+        models.append((name, path))
 
-    def keep_keras_model(keras_model, seed):
-        shape = tuple(keras_model.inputs[0].shape[1:])
-        generator = np.random.default_rng(seed)
-        calibration = generator.normal(0, generator.uniform(0.2, 3.0), size=(8, *shape)).astype(np.float32)
-        return keep(reference_models.convert(keras_model, calibration), current["test"])
+    def examples_of(case, seeds, make):
+        @settings
+        @given(parameters=case.parameters, seed=seeds)
+        def run(parameters, seed):
+            make(case, parameters, seed)
 
-    def keep_converted(model_bytes, op, seed, tmp_path, count=10):
-        return keep(model_bytes, op.lower())
+        run()
 
-    swaps = [(properties, "assert_single_op_model_exact", keep_keras_model),
-             (converter_ops, "assert_exact", keep_converted)]
-    originals = [(module, name, getattr(module, name)) for module, name, _ in swaps]
-    try:
-        for module, name, replacement in swaps:
-            setattr(module, name, replacement)
-        for module in (properties, converter_ops):
-            for name, test in inspect.getmembers(module, inspect.isfunction):
-                if name.startswith("test_") and hasattr(test, "hypothesis"):
-                    current["test"] = name[len("test_"):]
-                    _run_with_examples(test, examples, pathlib.Path(folder), settings)
-    finally:
-        for module, name, original in originals:
-            setattr(module, name, original)
+    for case in single_op_models.CASES:
+        examples_of(case, single_op_models.SEEDS, lambda case, parameters, seed: keep(
+            single_op_models.convert(case.model(parameters, seed), seed)[0], case.name))
+    for case in converter_op_models.CASES:
+        examples_of(case, converter_op_models.SEEDS, lambda case, parameters, seed: [
+            keep(built.model, f"{case.name}_{built.op.lower()}") for built in case.build(parameters, seed)])
     calibration = reference_models.calibration_for((20, 20, 3))
-    current["test"] = "every_op"
     keep(reference_models.convert(reference_models.every_op_model(), calibration), "every_op")
-    current["test"] = "uint8_io"
     keep(reference_models.convert_function(lambda x: 3.0 * x, (4, 4, 3), calibration[:, :4, :4], io_type="uint8"),
-         "quantize")
+         "uint8_io_quantize")
     return models
-
-
-def _run_with_examples(test, examples, folder, settings):
-    # A @given test keeps its settings on this attribute; hypothesis refuses a second @settings decorator.
-    original = test._hypothesis_internal_use_settings
-    test._hypothesis_internal_use_settings = settings(original, max_examples=examples)
-    try:
-        arguments = inspect.signature(test.hypothesis.inner_test).parameters
-        test(**({"tmp_path": folder} if "tmp_path" in arguments else {}))
-    finally:
-        test._hypothesis_internal_use_settings = original
