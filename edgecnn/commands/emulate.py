@@ -1,4 +1,5 @@
-"""`edgecnn emulate MODEL.tflite --cpu CPU`: the model's firmware on TFLite Micro, run on an emulated Cortex-M."""
+"""`edgecnn emulate MODEL.tflite --cpu CPU`: the model's firmware (TFLite Micro or edgecnn's generated C), run
+on an emulated Cortex-M."""
 
 import json
 import pathlib
@@ -8,6 +9,7 @@ import click
 from edgecnn.commands import options
 from edgecnn.emulate.cpus import CPUS
 from edgecnn.emulate.engines import ENGINES
+from edgecnn.emulate.library import DEFAULT_OPTIMIZATION, OPTIMIZATIONS
 from edgecnn.emulate.runner import DEFAULT_TIMEOUT
 from edgecnn.errors import ConfigurationError
 
@@ -27,13 +29,18 @@ def _parse_cpus(value):
               help="TFLite Micro source tree made by create_tflm_tree.py (default: $EDGECNN_TFLM_ROOT); "
                    "one with third_party/cmsis_nn runs the CMSIS-NN kernels.")
 @click.option("--engine", default="tflm", show_default=True, type=click.Choice(ENGINES.names()),
-              help="What runs the model in the firmware.")
+              help="What runs the model in the firmware: TFLite Micro, or edgecnn's generated C (export --target "
+                   "c; its CMSIS-NN build when --tflm-root has CMSIS-NN).")
+@click.option("--optimize", "optimization", default=DEFAULT_OPTIMIZATION, show_default=True,
+              type=click.Choice(list(OPTIMIZATIONS)),
+              help="Compile TFLite Micro and the firmware for speed (-O2) or size (-Os).")
 @click.option("--random", "random_count", type=options.Count(), metavar="N",
               help="Feed N uniform random inputs (the default, with N = 1).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for --random and the --dataset order.")
 @click.option("--dataset", "dataset_spec", metavar="SPEC", help="Feed this dataset's test images and print the "
               "top-1 accuracy (name or folder; preprocessed as the model's metadata says).")
 @click.option("--limit", type=options.Count(), metavar="N", help="At most N images of --dataset (default: all).")
+@options.dataset_reading("Images of --dataset (default: the test split; every image of a plain folder).")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, exists=True), metavar="FILE.npy",
               help="Feed an int8 or uint8 array of the model's input shape, or a batch of them.")
 @click.option("--arena-size", type=click.IntRange(min=16), metavar="BYTES",
@@ -44,10 +51,10 @@ def _parse_cpus(value):
               metavar="SECONDS", help="Stop a run that prints nothing for this long (an emulated hang).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write the results as JSON (an object; a list of them for several CPUs).")
-def command(model_path, cpu_names, tflm_root, engine, random_count, seed, dataset_spec, limit, input_path,
-            arena_size, count_instructions, timeout, json_path):
-    """Build MODEL's firmware (edgecnn's TFLite Micro export and a harness) for an emulated Cortex-M, run it
-    under QEMU and print its outputs, arena, flash, RAM and instructions per inference.
+def command(model_path, cpu_names, tflm_root, engine, optimization, random_count, seed, dataset_spec, limit, split,
+            cache, input_path, arena_size, count_instructions, timeout, json_path):
+    """Build MODEL's firmware (edgecnn's TFLite Micro export, or its generated C, and a harness) for an emulated
+    Cortex-M, run it under QEMU and print its outputs, arena, flash, RAM and instructions per inference.
 
     TFLite Micro is compiled for each CPU the first time (minutes) and cached under ~/.cache/edgecnn/tflm.
     Needs arm-none-eabi-gcc with newlib and QEMU 8 or later (qemu-arm; qemu-system-arm for the count).
@@ -60,15 +67,17 @@ def command(model_path, cpu_names, tflm_root, engine, random_count, seed, datase
                                       ("--input", input_path)) if value is not None]
     if len(given) > 1:
         raise ConfigurationError(f"give one of --random, --dataset and --input, not {' and '.join(given)}")
-    if limit is not None and dataset_spec is None:
-        raise ConfigurationError("--limit applies to --dataset")
+    for name, value in (("--limit", limit), ("--split", split)):
+        if value is not None and dataset_spec is None:
+            raise ConfigurationError(f"{name} applies to --dataset")
     if json_path is not None:
         atomic.check_parent_directory(json_path)
     model = tflite.read_model(model_path)
-    inputs = _inputs(model, model_path, random_count, seed, dataset_spec, limit, input_path)
+    inputs = _inputs(model, model_path, random_count, seed, dataset_spec, limit, split, cache, input_path)
     results = [
         emulate.run_model(model_path, cpu=cpu, inputs=inputs.quantized, engine=engine, tflm_root=tflm_root,
-                          count_instructions=count_instructions, arena_size=arena_size, timeout=timeout)
+                          count_instructions=count_instructions, arena_size=arena_size, timeout=timeout,
+                          optimization=optimization)
         for cpu in cpus
     ]
     click.echo(text.format_results(results, inputs.description, labels=inputs.labels,
@@ -86,7 +95,7 @@ def command(model_path, cpu_names, tflm_root, engine, random_count, seed, datase
         click.echo(f"wrote {json_path}")
 
 
-def _inputs(model, model_path, random_count, seed, dataset_spec, limit, input_path):
+def _inputs(model, model_path, random_count, seed, dataset_spec, limit, split, cache, input_path):
     """verify's input helpers (one place for how images become model inputs), or the array of --input."""
     import numpy as np
 
@@ -95,7 +104,7 @@ def _inputs(model, model_path, random_count, seed, dataset_spec, limit, input_pa
 
     described = verify.ModelInputs.of(model)
     if dataset_spec is not None:
-        return verify.dataset_inputs(described, dataset_spec, limit, seed)
+        return verify.dataset_inputs(described, dataset_spec, limit, seed, split=split, cache=cache)
     if input_path is None:
         return verify.random_inputs(described, random_count or 1, seed)
     if len(described.input_details) != 1:

@@ -88,7 +88,7 @@ def unavailable_reason(cpu_name, tflm_root=None, engine="tflm"):
         spec = ENGINES.get(engine)
         toolchain.arm_toolchain()
         check_cpu(toolchain.qemu_user(), cpu)
-        if spec.needs_tree:
+        if spec.needs_tree or tflm_root is not None:
             tree.find_tree(tflm_root)
     except EdgecnnError as error:
         return str(error)
@@ -96,12 +96,13 @@ def unavailable_reason(cpu_name, tflm_root=None, engine="tflm"):
 
 
 def run_model(model_path, cpu="cortex-m4", inputs=None, engine="tflm", tflm_root=None, count_instructions=True,
-              arena_size=None, timeout=runner.DEFAULT_TIMEOUT, progress=None):
+              arena_size=None, timeout=runner.DEFAULT_TIMEOUT, progress=None, optimization=None):
     """Build `model_path`'s firmware for `cpu` (cached), run it on `inputs` under qemu-arm and return the result.
 
     `inputs`: one (N, ...) array per model input (a single array for a one-input model; verify's inputs work
     too), in the input tensors' dtypes; None runs one uniform random input (seed 0). `count_instructions` also
-    runs the first input on the CPU's board under qemu-system-arm with -icount.
+    runs the first input on the CPU's board under qemu-system-arm with -icount. `optimization`: "speed" (-O2,
+    the default) or "size" (-Os), for the library and the firmware alike.
     """
     cpu_spec = CPUS.get(cpu)
     spec = ENGINES.get(engine)
@@ -110,7 +111,8 @@ def run_model(model_path, cpu="cortex-m4", inputs=None, engine="tflm", tflm_root
     toolchain.arm_toolchain()
     qemu = toolchain.qemu_user()
     check_cpu(qemu, cpu_spec)
-    built = spec.build(model_path, cpu_spec, tflm_root=tflm_root, arena_size=arena_size, progress=progress)
+    built = spec.build(model_path, cpu_spec, tflm_root=tflm_root, arena_size=arena_size, progress=progress,
+                       optimization=optimization)
     count = len(arrays[0])
     samples = b"".join(array[sample].tobytes() for sample in range(count) for array in arrays)
     run = runner.run_user_mode(qemu, built, samples, timeout).output

@@ -1,14 +1,14 @@
-"""What turns a model into an emulated firmware: TFLite Micro today; edgecnn's C compiler (`--engine c`) joins here.
+"""What turns a model into an emulated firmware: TFLite Micro, or edgecnn's own C compiler (`--engine c`).
 
-An engine's `build(model_path, cpu, tflm_root=None, arena_size=None, progress=None)` returns a
+An engine's `build(model_path, cpu, tflm_root=None, arena_size=None, progress=None, optimization=None)` returns a
 firmware.Firmware whose ELF speaks the harness protocol (edgecnn/emulate/protocol.py) and links
-native/startup_mps2.c and native/edgecnn_ticks.c (firmware.SUPPORT_SOURCES, firmware.link_flags): then the
+native/startup_mps2.c, edgecnn_ticks.c and edgecnn_print.c (firmware.SUPPORT_SOURCES, firmware.link_flags): then the
 runner, the sizes, the instruction count and verify's comparison work for it unchanged.
 """
 
 import dataclasses
 
-from edgecnn.emulate import firmware
+from edgecnn.emulate import c_firmware, firmware
 from edgecnn.registry import Registry
 
 
@@ -17,7 +17,7 @@ class EngineSpec:
     name: str
     description: str
     build: object = dataclasses.field(repr=False)
-    needs_tree: bool = True  # it compiles against a TFLite Micro tree (--tflm-root)
+    needs_tree: bool = True  # it compiles against a TFLite Micro tree (--tflm-root); else a tree is optional
 
 
 ENGINES = Registry(
@@ -25,5 +25,7 @@ ENGINES = Registry(
     [
         EngineSpec("tflm", "TFLite Micro's interpreter and kernels (reference or CMSIS-NN, as the tree has)",
                    firmware.build_tflm_firmware),
+        EngineSpec("c", "edgecnn's generated C (export --target c); with a CMSIS-NN tree, its CMSIS-NN build",
+                   c_firmware.build_c_firmware, needs_tree=False),
     ],
 )

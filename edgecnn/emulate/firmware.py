@@ -23,7 +23,7 @@ from edgecnn.emulate import library, toolchain, tree
 from edgecnn.errors import ExternalToolError, UnsupportedModelError
 
 NATIVE = pathlib.Path(__file__).parent / "native"
-SUPPORT_SOURCES = ("edgecnn_ticks.c", "startup_mps2.c")  # every engine's firmware links these
+SUPPORT_SOURCES = ("edgecnn_ticks.c", "edgecnn_print.c", "startup_mps2.c")  # every engine's firmware links these
 FIRMWARE_FORMAT = 1
 KEPT_FIRMWARE = 64  # firmware images kept per library; the least recently used go first
 OWN_WARNINGS = ("-Wall",)  # edgecnn's own sources; the tests add -Wextra -Werror
@@ -49,13 +49,13 @@ def link_flags(cpu):
     return ("--specs=rdimon.specs", "-Wl,--gc-sections", *cpu.link_flags)
 
 
-def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progress=None):
+def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progress=None, optimization=None):
     """The harness firmware of `model_path` for `cpu` on the TFLite Micro tree given (or $EDGECNN_TFLM_ROOT)."""
     from edgecnn.export import tflm
 
     source_tree = tree.find_tree(tflm_root)
     tools = toolchain.arm_toolchain()
-    compiled = library.library_for(source_tree, cpu, tools)
+    compiled = library.library_for(source_tree, cpu, tools, optimization)
     sources = tflm.generate_tflm_sources(model_path, legacy_names=True)
     methods = [tflm.RESOLVER_METHODS[op] for op in sources.ops]
     absent = [f"{op} (MicroMutableOpResolver::{method})" for op, method in zip(sources.ops, methods)
@@ -69,20 +69,20 @@ def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progre
     arena_bytes = int(arena_size or exported_arena)
     files = dict(sources.files)
     files["tensor_arena.c"] = arena_source(arena_bytes)
-    cxx_flags = (*library.compiler_flags(source_tree, cpu, "c++"), *OWN_WARNINGS)
-    c_flags = (*library.compiler_flags(source_tree, cpu, "c"), *OWN_WARNINGS)
-    key = _firmware_key(compiled.directory.name, files, cxx_flags, c_flags)
+    cxx_flags = (*compiled.flags("c++"), *OWN_WARNINGS)
+    c_flags = (*compiled.flags("c"), *OWN_WARNINGS)
+    key = firmware_key(compiled.directory.name, files, cxx_flags, c_flags)
     folder = compiled.directory / "firmware" / key
     if not (folder / "firmware.json").is_file():
         archives = compiled.archives(methods, progress=progress)
         harness = _harness_object(compiled, files["op_resolver.h"], cxx_flags)
-        with _build_directory(folder) as build:
+        with build_directory(folder) as build:
             for name, text in files.items():
                 (build / name).write_text(text, encoding="utf-8")
             objects = [
-                _compile(tools.cxx, cxx_flags, build / "model_data.cc", build, cpu),
-                _compile(tools.cc, c_flags, build / "tensor_arena.c", build, cpu),
-                *(_compile(tools.cc, c_flags, NATIVE / name, build, cpu) for name in SUPPORT_SOURCES),
+                compile_source(tools.cxx, cxx_flags, build / "model_data.cc", build, cpu),
+                compile_source(tools.cc, c_flags, build / "tensor_arena.c", build, cpu),
+                *(compile_source(tools.cc, c_flags, NATIVE / name, build, cpu) for name in SUPPORT_SOURCES),
             ]
             elf = build / "harness.elf"
             link(tools, cpu, cxx_flags, [harness, *objects], archives, elf)
@@ -92,9 +92,8 @@ def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progre
             record = {"format": FIRMWARE_FORMAT, "flash_bytes": flash, "ram_bytes": ram,
                       "tensor_arena_size": exported_arena, "arena_bytes": arena_bytes}
             (build / "firmware.json").write_text(json.dumps(record, indent=1) + "\n")
-        _prune(folder.parent)
-    record = json.loads((folder / "firmware.json").read_text())
-    os.utime(folder)  # recently used: kept by _prune
+        prune(folder.parent)
+    record = used_record(folder)
     return Firmware(
         elf=folder / "harness.elf",
         cpu=cpu,
@@ -108,9 +107,16 @@ def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progre
     )
 
 
-def link(tools, cpu, cxx_flags, objects, archives, elf):
+def used_record(folder):
+    """The firmware.json of a cached image, which is marked as recently used (kept by prune)."""
+    record = json.loads((folder / "firmware.json").read_text())
+    os.utime(folder)
+    return record
+
+
+def link(tools, cpu, cxx_flags, objects, archives, elf, compiler=None):
     """Link objects and static libraries into an ELF for `cpu` (archives in a group: any order resolves)."""
-    command = [tools.cxx, *cxx_flags, *map(str, objects), "-Wl,--start-group", *map(str, archives),
+    command = [compiler or tools.cxx, *cxx_flags, *map(str, objects), "-Wl,--start-group", *map(str, archives),
                "-Wl,--end-group", *link_flags(cpu), "-o", str(elf)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -127,7 +133,7 @@ def image_size(tools, elf):
     return text + data, data + bss
 
 
-def _compile(compiler, flags, source, build, cpu):
+def compile_source(compiler, flags, source, build, cpu):
     output = build / (source.stem + ".o")
     command = [compiler, *flags, f"-I{build}", f"-I{NATIVE}", "-c", str(source), "-o", str(output)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -159,14 +165,15 @@ def _harness_object(compiled, resolver_header, cxx_flags):
         build = pathlib.Path(tempfile.mkdtemp(prefix=".harness.", dir=path.parent))
         try:
             (build / "op_resolver.h").write_text(resolver_header, encoding="utf-8")
-            compiled_object = _compile(compiled.toolchain.cxx, cxx_flags, NATIVE / "harness.cc", build, compiled.cpu)
+            compiled_object = compile_source(compiled.toolchain.cxx, cxx_flags, NATIVE / "harness.cc", build,
+                                             compiled.cpu)
             os.replace(compiled_object, path)
         finally:
             shutil.rmtree(build, ignore_errors=True)
     return path
 
 
-def _firmware_key(library_name, files, cxx_flags, c_flags):
+def firmware_key(library_name, files, cxx_flags, c_flags):
     digest = hashlib.sha256(f"{FIRMWARE_FORMAT}\0{library_name}\0{cxx_flags}\0{c_flags}".encode())
     for name in sorted(files):
         digest.update(f"\0{name}\0{files[name]}".encode())
@@ -175,7 +182,7 @@ def _firmware_key(library_name, files, cxx_flags, c_flags):
     return digest.hexdigest()[:20]
 
 
-class _build_directory:
+class build_directory:
     """A temporary directory beside `folder`, renamed onto it when the block succeeds, deleted otherwise."""
 
     def __init__(self, folder):
@@ -198,7 +205,7 @@ class _build_directory:
         return False
 
 
-def _prune(parent):
+def prune(parent):
     """Keep the KEPT_FIRMWARE most recently used images, and no build a killed process left an hour ago."""
     ages = {}
     for path in parent.iterdir():
@@ -228,14 +235,14 @@ def build_project_firmware(project_dir, cpu, tflm_root=None, folder=None, progre
     compiled = library.library_for(source_tree, cpu, tools)
     resolver = (sources_dir / "op_resolver.h").read_text(encoding="utf-8")
     archives = compiled.archives(_RESOLVER_CALL.findall(resolver), progress=progress)
-    cxx_flags = (*library.compiler_flags(source_tree, cpu, "c++"), *OWN_WARNINGS, f"-I{sources_dir}")
-    c_flags = (*library.compiler_flags(source_tree, cpu, "c"), *OWN_WARNINGS)
+    cxx_flags = (*compiled.flags("c++"), *OWN_WARNINGS, f"-I{sources_dir}")
+    c_flags = (*compiled.flags("c"), *OWN_WARNINGS)
     folder = pathlib.Path(folder)
     sources = [path for path in sorted(sources_dir.iterdir())
                if path.suffix in (".cc", ".cpp") and path.name not in PROJECT_MAINS]
-    objects = [_compile(tools.cxx, (*cxx_flags, "-x", "c++"), path, folder, cpu) for path in sources]
-    objects.append(_compile(tools.cxx, cxx_flags, NATIVE / "selftest_main.cc", folder, cpu))
-    objects.extend(_compile(tools.cc, c_flags, NATIVE / name, folder, cpu) for name in SUPPORT_SOURCES)
+    objects = [compile_source(tools.cxx, (*cxx_flags, "-x", "c++"), path, folder, cpu) for path in sources]
+    objects.append(compile_source(tools.cxx, cxx_flags, NATIVE / "selftest_main.cc", folder, cpu))
+    objects.extend(compile_source(tools.cc, c_flags, NATIVE / name, folder, cpu) for name in SUPPORT_SOURCES)
     elf = folder / "selftest.elf"
     link(tools, cpu, cxx_flags, objects, archives, elf)
     return elf

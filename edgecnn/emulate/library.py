@@ -3,7 +3,8 @@
 The cache is ($XDG_CACHE_HOME or ~/.cache)/edgecnn/tflm/<cpu>-<kernels>-<key>, the key a hash of the tree
 (path and a fingerprint of its files), the CPU, the kernels, the compiler's version and the flags. Inside, each
 unit (the interpreter core, and one per kernel file) is one static library in units/<name>/lib.a: a model whose
-ops are already there links at once, a new op compiles only its kernel. A unit is built in a temporary
+ops are already there links at once, a new op compiles only its kernel (CMSIS-NN's C files, in a tree that has
+them, are a unit of their own, which edgecnn's generated C links too). A unit is built in a temporary
 directory and renamed into place, under a lock, so two processes never build the same unit twice and an
 interrupted build leaves nothing behind that a later run would take.
 """
@@ -26,19 +27,35 @@ from edgecnn.errors import ExternalToolError
 
 LIBRARY_FORMAT = 1  # part of the key: raise it when the way units are built changes
 COMMON_FLAGS = ("-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", "-ffunction-sections", "-fdata-sections",
-                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-fmessage-length=0", "-O2")
+                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-fmessage-length=0")
+# What the library and the firmware are optimised for: -O2 (TFLite Micro's own default) or -Os, as product
+# images often are; part of the cache key.
+OPTIMIZATIONS = {"speed": "-O2", "size": "-Os"}
+DEFAULT_OPTIMIZATION = "speed"
 CXX_FLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
 C_FLAGS = ("-std=c17",)
 CORTEX_M_FLAGS = ("-funsigned-char", "-fomit-frame-pointer", "-DTF_LITE_MCU_DEBUG_LOG")
 HOST_FLAGS = ("-DTF_LITE_USE_CTIME",)
 CORE_UNIT = "core"
+CMSIS_NN_UNIT = "cmsis_nn"
 
 
-def compiler_flags(tree, cpu=None, language="c++"):
+def optimization_flag(optimization=None):
+    """The -O flag of an optimisation name ("speed" or "size"; None is the default)."""
+    from edgecnn.errors import ConfigurationError
+
+    name = optimization or DEFAULT_OPTIMIZATION
+    if name not in OPTIMIZATIONS:
+        raise ConfigurationError(f"unknown optimisation {name!r}; choose one of {', '.join(OPTIMIZATIONS)}")
+    return OPTIMIZATIONS[name]
+
+
+def compiler_flags(tree, cpu=None, language="c++", optimization=None):
     """The flags TFLite Micro and the programs using it compile with: for `cpu` (a CpuSpec), or the host."""
     target = (*cpu.compile_flags, *CORTEX_M_FLAGS) if cpu is not None else HOST_FLAGS
     language_flags = CXX_FLAGS if language == "c++" else C_FLAGS
-    return (*language_flags, *COMMON_FLAGS, *target, *tree.defines(), *tree.include_flags())
+    return (*language_flags, *COMMON_FLAGS, optimization_flag(optimization), *target, *tree.defines(),
+            *tree.include_flags())
 
 
 def cache_root():
@@ -56,17 +73,31 @@ class Library:
     cpu: object  # cpus.CpuSpec
     toolchain: object  # toolchain.ArmToolchain
     directory: pathlib.Path
+    optimization: str = DEFAULT_OPTIMIZATION
 
     @property
     def kernels(self):
         return self.tree.kernels
 
+    def flags(self, language):
+        return compiler_flags(self.tree, self.cpu, language, self.optimization)
+
     def archives(self, methods, progress=None, jobs=None):
         """The static libraries to link for the resolver `methods`, compiling the ones not cached yet."""
         units = {_unit_name(CORE_UNIT, self.tree.core_sources()): self.tree.core_sources()}
+        if self.tree.cmsis_nn_sources():
+            units[_unit_name(CMSIS_NN_UNIT, self.tree.cmsis_nn_sources())] = self.tree.cmsis_nn_sources()
         for method in methods:
             unit = self.tree.kernel_unit(method)
             units[_unit_name(unit.name, unit.sources)] = unit.sources
+        return self._built_units(units, progress, jobs)
+
+    def cmsis_nn_archive(self, progress=None, jobs=None):
+        """CMSIS-NN's C files alone as one static library (compiled once), for edgecnn's generated C."""
+        sources = self.tree.cmsis_nn_sources()
+        return self._built_units({_unit_name(CMSIS_NN_UNIT, sources): sources}, progress, jobs)[0]
+
+    def _built_units(self, units, progress, jobs):
         paths = [self.directory / "units" / name / "lib.a" for name in units]
         missing = {name: sources for name, sources in units.items() if not self._built(name)}
         if missing:
@@ -107,22 +138,24 @@ class Library:
             "cpu": self.cpu.name,
             "kernels": self.kernels,
             "compiler": self.toolchain.version,
-            "c++ flags": list(compiler_flags(self.tree, self.cpu, "c++")),
-            "c flags": list(compiler_flags(self.tree, self.cpu, "c")),
+            "c++ flags": list(self.flags("c++")),
+            "c flags": list(self.flags("c")),
         }
 
     def _announce(self, missing, progress):
         files = sum(len(sources) for sources in missing.values())
         names = [name.rsplit("-", 1)[0] for name in missing]
         parts = ["the interpreter core"] if CORE_UNIT in names else []
-        kernels = sorted(name for name in names if name != CORE_UNIT)
+        if CMSIS_NN_UNIT in names:
+            parts.append("CMSIS-NN")
+        kernels = sorted(name for name in names if name not in (CORE_UNIT, CMSIS_NN_UNIT))
         if kernels:
             parts.append("kernels " + ", ".join(kernels))
         write = progress or _stderr_line
         write(
             f"edgecnn: compiling TFLite Micro for {self.cpu.name} ({self.kernels} kernels): {' and '.join(parts)}, "
             f"{files} files from {self.tree.root}; once, cached in {self.directory}"
-            + (" (a few minutes)" if CORE_UNIT in names else "")
+            + (" (a few minutes)" if {CORE_UNIT, CMSIS_NN_UNIT} & set(names) else "")
         )
 
     def _build_unit(self, name, sources, jobs):
@@ -145,8 +178,10 @@ def _unit_name(name, sources):
     return f"{name}-{hashlib.sha256(chr(0).join(sources).encode()).hexdigest()[:10]}"
 
 
-def library_for(tree, cpu, toolchain):
+def library_for(tree, cpu, toolchain, optimization=None):
     """The Library of `tree` for `cpu` built with `toolchain` (nothing is compiled until archives())."""
+    optimization = optimization or DEFAULT_OPTIMIZATION
+    optimization_flag(optimization)
     description = {
         "format": LIBRARY_FORMAT,
         "tree": str(tree.root),
@@ -154,11 +189,12 @@ def library_for(tree, cpu, toolchain):
         "cpu": cpu.name,
         "kernels": tree.kernels,
         "compiler": toolchain.version,
-        "c++": compiler_flags(tree, cpu, "c++"),
-        "c": compiler_flags(tree, cpu, "c"),
+        "c++": compiler_flags(tree, cpu, "c++", optimization),
+        "c": compiler_flags(tree, cpu, "c", optimization),
     }
     key = hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]
-    return Library(tree, cpu, toolchain, cache_root() / f"{cpu.name}-{tree.kernels}-{key}")
+    suffix = "" if optimization == DEFAULT_OPTIMIZATION else f"-{optimization}"
+    return Library(tree, cpu, toolchain, cache_root() / f"{cpu.name}-{tree.kernels}{suffix}-{key}", optimization)
 
 
 def _compile_all(library, sources, folder, jobs):
@@ -179,7 +215,7 @@ def _compile_all(library, sources, folder, jobs):
 def _compile_one(library, source, output):
     language = "c" if source.endswith(".c") else "c++"
     compiler = library.toolchain.cc if language == "c" else library.toolchain.cxx
-    flags = compiler_flags(library.tree, library.cpu, language)
+    flags = library.flags(language)
     _run([compiler, *flags, "-c", str(library.tree.root / source), "-o", str(output)], source, library)
 
 

@@ -1,6 +1,6 @@
 """What a firmware built for emulation prints, and how edgecnn reads it: one contract for every engine.
 
-A harness (native/harness.cc for TFLite Micro; any other engine's generated program) reads its samples from
+A harness (native/harness.cc for TFLite Micro, native/c_harness.c for edgecnn's generated C) reads its samples from
 the file named by its last argument, through semihosting (a sample is every input tensor's bytes, in input
 order, samples back to back), and prints on stdout, one item a line:
 

@@ -43,17 +43,21 @@ def format_results(results, inputs_description, labels=None, scores=None):
                  if result.arena_used_bytes and result.tensor_arena_size else "")
         instructions = ("-" if result.instructions_per_inference is None
                         else f"{result.instructions_per_inference:,}")
-        rows.append((result.cpu, result.kernels, _number(result.arena_used_bytes),
+        rows.append((result.cpu, result.engine, result.kernels, _number(result.arena_used_bytes),
                      _number(result.tensor_arena_size) + ratio, f"{result.flash_bytes:,}", f"{result.ram_bytes:,}",
                      instructions))
-    header = ("cpu", "kernels", "arena used", "kTensorArenaSize", "flash", "RAM", "instructions/inference")
-    lines.append(format_table(header, rows, right=(2, 4, 5, 6), rule=True))
+    header = ("cpu", "engine", "kernels", "arena used", "arena size", "flash", "RAM", "instructions/inference")
+    lines.append(format_table(header, rows, right=(3, 4, 5, 6, 7), rule=True))
     notes = {result.instructions_note for result in results}
     lines.extend(f"instructions: {note}" for note in sorted(notes))
     arena_notes = {result.arena_bytes for result in results
                    if result.arena_bytes and result.arena_bytes != result.tensor_arena_size}
     if arena_notes:
         lines.append(f"firmware built with an arena of {', '.join(map(str, sorted(arena_notes)))} bytes (--arena-size)")
+    if any(result.engine == "tflm" for result in results):
+        lines.append("arena size: the exported kTensorArenaSize (x: over what TFLite Micro used)")
+    if any(result.engine == "c" for result in results):
+        lines.append("engine c: the arena is EDGECNN_ARENA_BYTES, planned at export, all of it used")
     lines.append("flash = text + data, RAM = data + bss of the harness image (newlib's stdio and semihosting, "
                  "a 16 KiB heap for them, the arena)")
     return "\n".join(lines)

@@ -81,7 +81,7 @@ class TflmTree:
         return (self.root / "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h").is_file()
 
     def core_sources(self):
-        """The interpreter, allocator, planner and schema code every model needs (plus CMSIS-NN's C files)."""
+        """The interpreter, allocator, planner and schema code every model needs."""
         sources = []
         for path in sorted((self.root / "tensorflow").rglob("*.cc")):
             relative = path.relative_to(self.root).as_posix()
@@ -91,10 +91,15 @@ class TflmTree:
             if path.name in TEST_ONLY_SOURCES or path.name.endswith("_test.cc") or parts & SKIPPED_DIRS:
                 continue
             sources.append(relative)
-        if self.kernels == CMSIS_NN:
-            source_dir = self.root / "third_party" / "cmsis_nn" / "Source"
-            sources.extend(path.relative_to(self.root).as_posix() for path in sorted(source_dir.rglob("*.c")))
         return tuple(sources)
+
+    def cmsis_nn_sources(self):
+        """CMSIS-NN's C files (a tree with CMSIS-NN kernels; none otherwise): what its kernels and edgecnn's
+        generated C built with -DEDGECNN_USE_CMSIS_NN call."""
+        if self.kernels != CMSIS_NN:
+            return ()
+        source_dir = self.root / "third_party" / "cmsis_nn" / "Source"
+        return tuple(path.relative_to(self.root).as_posix() for path in sorted(source_dir.rglob("*.c")))
 
     def kernel_unit(self, method):
         """The kernel sources behind MicroMutableOpResolver::`method` (e.g. "AddConv2D") in this tree."""

@@ -305,6 +305,13 @@ class EmulatedRuntimeSpec(RuntimeSpec):
         from edgecnn.emulate import ENGINES, defects, tree
 
         options = options or RuntimeOptions()
+        if options.engine == "c":
+            from edgecnn.emulate import c_firmware
+
+            source = c_firmware.optional_tree(options.tflm_root)
+            if source is not None and source.kernels == tree.CMSIS_NN:
+                return [f"edgecnn's generated C, built with CMSIS-NN from {source.root}"]
+            return ["edgecnn's generated C, portable kernels"]
         if not ENGINES.get(options.engine).needs_tree:
             return [f"engine {options.engine}"]
         source = tree.find_tree(options.tflm_root)
@@ -326,7 +333,7 @@ def _emulated_runtimes():
     from edgecnn.emulate.cpus import CPUS
 
     return [
-        EmulatedRuntimeSpec(cpu.name, f"TFLite Micro on an emulated {cpu.name} (QEMU)", None, "micro",
+        EmulatedRuntimeSpec(cpu.name, f"the model's firmware on an emulated {cpu.name} (QEMU)", None, "micro",
                             OUTPUTS_ONLY, True, runner=None, known_problems=micro_problems, default=False)
         for cpu in CPUS
     ]

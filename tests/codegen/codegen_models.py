@@ -8,11 +8,11 @@ import os
 import pathlib
 import shutil
 
+import c_build as build
 import numpy as np
 import reference_models
 
 from edgecnn import codegen
-from edgecnn.codegen import build
 from edgecnn.reference import Interpreter
 
 HERE = pathlib.Path(__file__).parent

@@ -2,6 +2,7 @@
 derandomized, compiled to C: every tensor the C writes equals the interpreter's micro flavor, and its outputs
 (all of them, for SPLIT and UNPACK) equal TFLite Micro's."""
 
+import c_build as build
 import codegen_models
 import converter_op_models
 import numpy as np
@@ -9,8 +10,6 @@ import pytest
 import single_op_models
 from external_tools import require_tool
 from hypothesis import given
-
-from edgecnn.codegen import build
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")

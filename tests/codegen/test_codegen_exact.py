@@ -3,12 +3,11 @@ flavor and its outputs equal TFLite Micro's (pip interpreter), on random and rea
 Cortex-M4 and run under qemu-arm, its outputs are the same again, and so are those of the CMSIS-NN build
 (every tensor compared)."""
 
+import c_build as build
 import codegen_models
 import numpy as np
 import pytest
 from external_tools import require_tool
-
-from edgecnn.codegen import build
 
 MODELS = (*codegen_models.ZOO_MODELS, "every_op", "grouped", *codegen_models.FOREIGN_MODELS)
 

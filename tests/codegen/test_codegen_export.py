@@ -4,6 +4,7 @@ compiles with gcc and arm-none-eabi-gcc, and one-line errors that write nothing 
 import re
 import subprocess
 
+import c_build as build
 import pytest
 import reference_models
 from click.testing import CliRunner
@@ -11,7 +12,6 @@ from external_tools import require_tool
 
 from edgecnn import codegen, tflite
 from edgecnn.cli import main
-from edgecnn.codegen import build
 
 pytest.importorskip("tensorflow")
 

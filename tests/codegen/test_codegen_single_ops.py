@@ -4,14 +4,13 @@ CMSIS-NN build, run under qemu-arm, writes the same tensors (where a CMSIS-NN tr
 
 import shutil
 
+import c_build as build
 import codegen_models
 import numpy as np
 import pytest
 import single_op_models
 from external_tools import require_tool
 from hypothesis import given
-
-from edgecnn.codegen import build
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")

@@ -12,6 +12,23 @@ from tflm_trees import CMSIS_NN, REFERENCE
 ZOO_MODELS = {"lenet5": "mnist-sample", "simple_cnn": "mnist-sample", "tiny_vgg": "shapes",
               "resnet8": "shapes", "mobilenet_v2": "shapes"}
 KERNEL_TREES = {"reference": REFERENCE, "cmsis-nn": CMSIS_NN}
+# What `emulate --json` writes for every engine, at least (the issue's list).
+JSON_KEYS = {"cpu", "kernels", "outputs", "arena_used_bytes", "tensor_arena_size", "flash_bytes", "ram_bytes",
+             "instructions_per_inference"}
+RANDOM_INPUTS = 8
+REAL_INPUTS = 16
+
+
+def random_and_real_inputs(model_path, dataset):
+    """RANDOM_INPUTS random inputs, then REAL_INPUTS images of `dataset` (None: random only), as int8 arrays."""
+    from edgecnn import tflite, verify
+
+    described = verify.ModelInputs.of(tflite.read_model(model_path))
+    random = verify.random_inputs(described, RANDOM_INPUTS, seed=3).quantized
+    if dataset is None:
+        return random
+    real = verify.dataset_inputs(described, dataset, REAL_INPUTS, seed=0).quantized
+    return [np.concatenate([first, second]) for first, second in zip(random, real)]
 
 
 def micro_outputs(model_path, inputs):

@@ -135,7 +135,7 @@ def program_engines(emulator, tmp_path):
     names = []
 
     def engine(name):
-        def build(model_path, cpu, tflm_root=None, arena_size=None, progress=None):
+        def build(model_path, cpu, tflm_root=None, arena_size=None, progress=None, optimization=None):
             tools = toolchain.arm_toolchain()
             folder = tmp_path / f"{name}-{cpu.name}"
             folder.mkdir(exist_ok=True)

@@ -4,26 +4,14 @@ really uses there, and the image's sizes and instruction count are real figures.
 
 import numpy as np
 import pytest
-from emulated import ZOO_MODELS, assert_equals_micro_flavor
+from emulated import ZOO_MODELS, assert_equals_micro_flavor, random_and_real_inputs
 
-from edgecnn import emulate, tflite, verify
-
-RANDOM_INPUTS = 8
-REAL_INPUTS = 16
-
-
-def _inputs(model_path, dataset):
-    described = verify.ModelInputs.of(tflite.read_model(model_path))
-    random = verify.random_inputs(described, RANDOM_INPUTS, seed=3).quantized
-    if dataset is None:
-        return random
-    real = verify.dataset_inputs(described, dataset, REAL_INPUTS, seed=0).quantized
-    return [np.concatenate([first, second]) for first, second in zip(random, real)]
+from edgecnn import emulate, tflite
 
 
 def _check(model_path, dataset, kernel_tree):
     kernels, tree = kernel_tree
-    inputs = _inputs(model_path, dataset)
+    inputs = random_and_real_inputs(model_path, dataset)
     result = emulate.run_model(model_path, cpu="cortex-m4", inputs=inputs, tflm_root=tree)
     assert result.kernels == kernels and result.count == len(inputs[0])
     assert_equals_micro_flavor(result, model_path, inputs)

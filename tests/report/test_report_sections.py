@@ -87,7 +87,7 @@ def test_a_model_too_big_for_a_board_does_not_fit(tmp_path):
     assert boards["ESP32-S3-DevKitC-1 N8R8"]["fits"] == "model + arena only: yes"
 
 
-def test_targets_not_measured_say_why_and_never_guess(tmp_path):
+def test_targets_not_measured_say_why_and_never_guess(tmp_path, monkeypatch):
     model = tmp_path / "model.tflite"
     model.write_bytes(b"\0" * 1024)
     emulate = fake_emulate(failing=("cortex-m4",))
@@ -96,7 +96,8 @@ def test_targets_not_measured_say_why_and_never_guess(tmp_path):
     assert not row["measured"] and row["reason"] == "arm-none-eabi-gcc failed building for cortex-m4 second line"
     assert row["flash_bytes"] is None and row["ram_bytes"] is None
     assert all(board["fits"] == "not measured" for board in section["boards"])
-    # Without edgecnn.emulate (this branch has none), every requested CPU is shown as not measured.
+    # Without edgecnn.emulate (an install that lacks it), every requested CPU is shown as not measured.
+    monkeypatch.setitem(sys.modules, "edgecnn.emulate", None)
     assert deployment.resolve_targets("cortex-m4,cortex-m9") == ["cortex-m4", "cortex-m9"]
     rows = deployment.measure_cpus(model, ["cortex-m4"])
     assert not rows[0].measured and "edgecnn.emulate is not installed" in rows[0].reason

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edgecnn_print.h"
 #include "edgecnn_ticks.h"
 #include "op_resolver.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
@@ -48,26 +49,6 @@ int Fail(ExitCode code, const char* message, long value = -1) {
 void PrintTensorLine(const char* role, size_t index, const TfLiteTensor* tensor) {
   printf("%s %u type=%s bytes=%u\n", role, static_cast<unsigned>(index), TfLiteTypeGetName(tensor->type),
          static_cast<unsigned>(tensor->bytes));
-}
-
-void PrintOutput(unsigned long sample, size_t index, const TfLiteTensor* tensor) {
-  static const char kDigits[] = "0123456789abcdef";
-  char chunk[129];
-  printf("sample=%lu output=%u hex=", sample, static_cast<unsigned>(index));
-  size_t used = 0;
-  for (size_t position = 0; position < tensor->bytes; ++position) {
-    const uint8_t value = tensor->data.uint8[position];
-    chunk[used++] = kDigits[value >> 4];
-    chunk[used++] = kDigits[value & 15];
-    if (used == sizeof(chunk) - 1) {
-      chunk[used] = '\0';
-      fputs(chunk, stdout);
-      used = 0;
-    }
-  }
-  chunk[used] = '\0';
-  fputs(chunk, stdout);
-  fputs("\n", stdout);
 }
 
 }  // namespace
@@ -136,7 +117,8 @@ int main(int argc, char** argv) {
     if (status != kTfLiteOk) return Fail(kInvokeFailed, "Invoke() failed on sample", static_cast<long>(sample));
     if (count_ticks) printf("sample=%lu ticks=%llu\n", sample, static_cast<unsigned long long>(end - start));
     for (size_t index = 0; index < interpreter.outputs_size(); ++index) {
-      PrintOutput(sample, index, interpreter.output(index));
+      const TfLiteTensor* tensor = interpreter.output(index);
+      EdgecnnPrintOutput(sample, static_cast<unsigned>(index), tensor->data.uint8, tensor->bytes);
     }
   }
   if (input_file != nullptr) fclose(input_file);

@@ -1,6 +1,7 @@
-"""Compile generated C into a program that runs it on inputs from a file, for the host or a Cortex-M4 (qemu-arm).
+"""Test programs of generated C, with per-op traces: the model's C and a harness compiled for the host or a
+Cortex-M4 (qemu-arm). Not part of edgecnn: users run generated C with `edgecnn emulate --engine c`.
 
-The harness (harness.c) reads N inputs from a file, calls edgecnn_invoke on each and writes the N outputs;
+The harness (c_build_harness.c) reads N inputs from a file, calls edgecnn_invoke on each and writes the N outputs;
 with a third argument it also records every op's output (EDGECNN_TRACE). On a Cortex-M4 the files are reached
 through semihosting (newlib's rdimon), so the same program runs under `qemu-arm -cpu cortex-m4`.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from edgecnn.errors import ExternalToolError
 
-HARNESS = pathlib.Path(__file__).with_name("harness.c")
+HARNESS = pathlib.Path(__file__).with_name("c_build_harness.c")
 WARNINGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
 CORTEX_M4 = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft")
 CMSIS_DEFINES = ("-DEDGECNN_USE_CMSIS_NN", "-DARM_NN_ENABLE_F16=0", "-DARM_NN_ENABLE_F32=0")

@@ -1,4 +1,4 @@
-/* Test harness for generated models (edgecnn.codegen.build): reads N inputs from argv[1], writes the N
+/* Test harness for generated models (tests/codegen/c_build.py): reads N inputs from argv[1], writes the N
  * outputs to argv[2]; with argv[3], records every tensor the ops produce there (built with -DEDGECNN_TRACE).
  * On a Cortex-M4 the files are opened through semihosting (newlib rdimon). Not part of the generated code. */
 #include <stdio.h>
