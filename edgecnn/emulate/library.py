@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 from edgecnn import atomic
-from edgecnn.errors import ExternalToolError
+from edgecnn.errors import ConfigurationError, ExternalToolError
 
 LIBRARY_FORMAT = 1  # part of the key: raise it when the way units are built changes
 COMMON_FLAGS = ("-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", "-ffunction-sections", "-fdata-sections",
@@ -42,8 +42,6 @@ CMSIS_NN_UNIT = "cmsis_nn"
 
 def optimization_flag(optimization=None):
     """The -O flag of an optimisation name ("speed" or "size"; None is the default)."""
-    from edgecnn.errors import ConfigurationError
-
     name = optimization or DEFAULT_OPTIMIZATION
     if name not in OPTIMIZATIONS:
         raise ConfigurationError(f"unknown optimisation {name!r}; choose one of {', '.join(OPTIMIZATIONS)}")

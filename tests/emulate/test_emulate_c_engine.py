@@ -13,6 +13,7 @@ from emulated import JSON_KEYS, ZOO_MODELS, assert_equals_micro_flavor, micro_ou
 
 from edgecnn import codegen, emulate, tflite, verify
 from edgecnn.cli import main
+from edgecnn.errors import ConfigurationError
 
 
 def invoke(*arguments):
@@ -73,7 +74,7 @@ def test_arena_size_and_unknown_optimisation_are_one_line_errors(foreign_models,
     result = invoke("emulate", model, "--engine", "c", "--arena-size", 4096)
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "--arena-size applies to --engine tflm" in result.output
-    with pytest.raises(Exception, match="unknown optimisation 'tiny'; choose one of speed, size"):
+    with pytest.raises(ConfigurationError, match="unknown optimisation 'tiny'; choose one of speed, size"):
         emulate.run_model(model, engine="c", optimization="tiny")
 
 
