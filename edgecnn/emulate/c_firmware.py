@@ -7,7 +7,6 @@ No TFLite Micro is needed. Given a tree with CMSIS-NN (--tflm-root or $EDGECNN_T
 other tree, or none, gives the portable C. Images are cached under ($XDG_CACHE_HOME or ~/.cache)/edgecnn/c.
 """
 
-import json
 import os
 
 from edgecnn.emulate import firmware, library, toolchain, tree
@@ -42,41 +41,40 @@ def build_c_firmware(model_path, cpu, tflm_root=None, arena_size=None, progress=
     sources = codegen.generate_sources(model_path)
     plan = (sources.mve_plan if cpu.has_mve else sources.cmsis_plan) if use_cmsis else sources.plan
     flags = [*C_FLAGS, library.optimization_flag(optimization), *cpu.compile_flags, *GENERATED_WARNINGS]
-    archives = []
+    archives, context = [], f"{tools.version}\0portable"
     if use_cmsis:
         compiled = library.library_for(source_tree, cpu, tools, optimization)
         archives.append(compiled.cmsis_nn_archive(progress=progress))
         cmsis_root = source_tree.root / "third_party" / "cmsis_nn"
         flags += [*CMSIS_DEFINES, f"-I{cmsis_root / 'Include'}", f"-I{cmsis_root}"]
-    files = dict(sources.files)
-    library_name = f"{tools.version}\0{source_tree.fingerprint() if use_cmsis else 'portable'}"
-    key = firmware.firmware_key(library_name, files, tuple(flags), ())
-    folder = cache_root() / f"{cpu.name}-{'cmsis-nn' if use_cmsis else 'portable'}" / key
-    if not (folder / "firmware.json").is_file():
-        with firmware.build_directory(folder) as build:
-            for name, text in files.items():
-                (build / name).write_text(text, encoding="utf-8")
-            support = [firmware.NATIVE / HARNESS, *(firmware.NATIVE / name for name in firmware.SUPPORT_SOURCES)]
-            objects = [firmware.compile_source(tools.cc, flags, source, build, cpu)
-                       for source in (build / codegen.SOURCE_NAME, *support)]
-            elf = build / "harness.elf"
-            firmware.link(tools, cpu, flags, objects, archives, elf, compiler=tools.cc)
-            for path in objects:
-                path.unlink()
-            flash, ram = firmware.image_size(tools, elf)
-            record = {"format": firmware.FIRMWARE_FORMAT, "flash_bytes": flash, "ram_bytes": ram,
-                      "arena_bytes": plan.arena_bytes}
-            (build / "firmware.json").write_text(json.dumps(record, indent=1) + "\n")
-        firmware.prune(folder.parent)
-    record = firmware.used_record(folder)
+        context = compiled.directory.name  # keyed by the tree, the CPU, the compiler and the flags
+    kernels = tree.CMSIS_NN if use_cmsis else tree.REFERENCE
+    folder = cache_root() / f"{cpu.name}-{kernels}" / firmware.firmware_key(context, sources.files, flags)
+
+    def make(build):
+        support = [firmware.NATIVE / HARNESS, *(firmware.NATIVE / name for name in firmware.SUPPORT_SOURCES)]
+        objects = [firmware.compile_source(tools.cc, flags, source, build, cpu)
+                   for source in (build / codegen.SOURCE_NAME, *support)]
+        firmware.link(tools, cpu, flags, objects, archives, build / firmware.IMAGE_NAME, compiler=tools.cc)
+        return objects, {"arena_bytes": plan.arena_bytes}
+
+    record = firmware.cached_image(folder, tools, sources.files, make)
     return firmware.Firmware(
-        elf=folder / "harness.elf",
+        elf=folder / firmware.IMAGE_NAME,
         cpu=cpu,
         engine="c",
-        kernels=tree.CMSIS_NN if use_cmsis else tree.REFERENCE,
+        kernels=kernels,
         tensor_arena_size=record["arena_bytes"],
         arena_bytes=record["arena_bytes"],
         flash_bytes=record["flash_bytes"],
         ram_bytes=record["ram_bytes"],
         tree=str(source_tree.root) if use_cmsis else None,
     )
+
+
+def c_notes(tflm_root=None, model=None):
+    """What verify says of this engine: which build of the generated C ran."""
+    source = optional_tree(tflm_root)
+    if source is not None and source.kernels == tree.CMSIS_NN:
+        return [f"edgecnn's generated C, built with CMSIS-NN from {source.root}"]
+    return ["edgecnn's generated C, portable kernels"]

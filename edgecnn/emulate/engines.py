@@ -18,14 +18,18 @@ class EngineSpec:
     description: str
     build: object = dataclasses.field(repr=False)
     needs_tree: bool = True  # it compiles against a TFLite Micro tree (--tflm-root); else a tree is optional
+    notes: object = dataclasses.field(default=None, repr=False)  # notes(tflm_root, model) -> verify's notes
+
+    def notes_for(self, tflm_root=None, model=None):
+        return self.notes(tflm_root, model) if self.notes is not None else [f"engine {self.name}"]
 
 
 ENGINES = Registry(
     "engine",
     [
         EngineSpec("tflm", "TFLite Micro's interpreter and kernels (reference or CMSIS-NN, as the tree has)",
-                   firmware.build_tflm_firmware),
+                   firmware.build_tflm_firmware, notes=firmware.tflm_notes),
         EngineSpec("c", "edgecnn's generated C (export --target c); with a CMSIS-NN tree, its CMSIS-NN build",
-                   c_firmware.build_c_firmware, needs_tree=False),
+                   c_firmware.build_c_firmware, needs_tree=False, notes=c_firmware.c_notes),
     ],
 )

@@ -25,6 +25,7 @@ from edgecnn.errors import ExternalToolError, UnsupportedModelError
 NATIVE = pathlib.Path(__file__).parent / "native"
 SUPPORT_SOURCES = ("edgecnn_ticks.c", "edgecnn_print.c", "startup_mps2.c")  # every engine's firmware links these
 FIRMWARE_FORMAT = 1
+IMAGE_NAME = "harness.elf"
 KEPT_FIRMWARE = 64  # firmware images kept per library; the least recently used go first
 OWN_WARNINGS = ("-Wall",)  # edgecnn's own sources; the tests add -Wextra -Werror
 
@@ -71,31 +72,22 @@ def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progre
     files["tensor_arena.c"] = arena_source(arena_bytes)
     cxx_flags = (*compiled.flags("c++"), *OWN_WARNINGS)
     c_flags = (*compiled.flags("c"), *OWN_WARNINGS)
-    key = firmware_key(compiled.directory.name, files, cxx_flags, c_flags)
-    folder = compiled.directory / "firmware" / key
-    if not (folder / "firmware.json").is_file():
+    folder = compiled.directory / "firmware" / firmware_key(compiled.directory.name, files, cxx_flags, c_flags)
+
+    def make(build):
         archives = compiled.archives(methods, progress=progress)
         harness = _harness_object(compiled, files["op_resolver.h"], cxx_flags)
-        with build_directory(folder) as build:
-            for name, text in files.items():
-                (build / name).write_text(text, encoding="utf-8")
-            objects = [
-                compile_source(tools.cxx, cxx_flags, build / "model_data.cc", build, cpu),
-                compile_source(tools.cc, c_flags, build / "tensor_arena.c", build, cpu),
-                *(compile_source(tools.cc, c_flags, NATIVE / name, build, cpu) for name in SUPPORT_SOURCES),
-            ]
-            elf = build / "harness.elf"
-            link(tools, cpu, cxx_flags, [harness, *objects], archives, elf)
-            for path in objects:
-                path.unlink()
-            flash, ram = image_size(tools, elf)
-            record = {"format": FIRMWARE_FORMAT, "flash_bytes": flash, "ram_bytes": ram,
-                      "tensor_arena_size": exported_arena, "arena_bytes": arena_bytes}
-            (build / "firmware.json").write_text(json.dumps(record, indent=1) + "\n")
-        prune(folder.parent)
-    record = used_record(folder)
+        objects = [
+            compile_source(tools.cxx, cxx_flags, build / "model_data.cc", build, cpu),
+            compile_source(tools.cc, c_flags, build / "tensor_arena.c", build, cpu),
+            *(compile_source(tools.cc, c_flags, NATIVE / name, build, cpu) for name in SUPPORT_SOURCES),
+        ]
+        link(tools, cpu, cxx_flags, [harness, *objects], archives, build / IMAGE_NAME)
+        return objects, {"tensor_arena_size": exported_arena, "arena_bytes": arena_bytes}
+
+    record = cached_image(folder, tools, files, make)
     return Firmware(
-        elf=folder / "harness.elf",
+        elf=folder / IMAGE_NAME,
         cpu=cpu,
         engine="tflm",
         kernels=source_tree.kernels,
@@ -107,11 +99,37 @@ def build_tflm_firmware(model_path, cpu, tflm_root=None, arena_size=None, progre
     )
 
 
-def used_record(folder):
-    """The firmware.json of a cached image, which is marked as recently used (kept by prune)."""
+def cached_image(folder, tools, files, make):
+    """The firmware.json record of the image cached in `folder`, built first when it is not there: `files` (name
+    -> text) are written into a temporary build directory, make(build) compiles and links build/harness.elf and
+    returns (its objects, to delete, and the engine's own record fields); the sizes are added, and the directory
+    is renamed onto `folder`. The image is marked as recently used (kept by prune)."""
+    if not (folder / "firmware.json").is_file():
+        with build_directory(folder) as build:
+            for name, text in files.items():
+                (build / name).write_text(text, encoding="utf-8")
+            objects, fields = make(build)
+            for path in objects:
+                path.unlink()
+            flash, ram = image_size(tools, build / IMAGE_NAME)
+            record = {"format": FIRMWARE_FORMAT, "flash_bytes": flash, "ram_bytes": ram, **fields}
+            (build / "firmware.json").write_text(json.dumps(record, indent=1) + "\n")
+        prune(folder.parent)
     record = json.loads((folder / "firmware.json").read_text())
     os.utime(folder)
     return record
+
+
+def tflm_notes(tflm_root=None, model=None):
+    """What verify says of this engine: the tree's kernels, and the known CMSIS-NN defects the model's ops hit
+    (a mismatch there is theirs)."""
+    from edgecnn.emulate import defects
+
+    source = tree.find_tree(tflm_root)
+    notes = [f"TFLite Micro with {source.kernels} kernels from {source.root}"]
+    if source.kernels == tree.CMSIS_NN and model is not None:
+        notes += [f"known CMSIS-NN defect: {defect}" for defect in defects.cmsis_nn_defects(model)]
+    return notes
 
 
 def link(tools, cpu, cxx_flags, objects, archives, elf, compiler=None):
@@ -173,8 +191,9 @@ def _harness_object(compiled, resolver_header, cxx_flags):
     return path
 
 
-def firmware_key(library_name, files, cxx_flags, c_flags):
-    digest = hashlib.sha256(f"{FIRMWARE_FORMAT}\0{library_name}\0{cxx_flags}\0{c_flags}".encode())
+def firmware_key(context, files, *flag_sets):
+    """The cache key of an image: what it is built on (`context`), its sources and flags, and the harness's files."""
+    digest = hashlib.sha256(f"{FIRMWARE_FORMAT}\0{context}\0{flag_sets}".encode())
     for name in sorted(files):
         digest.update(f"\0{name}\0{files[name]}".encode())
     for path in sorted(NATIVE.iterdir()):

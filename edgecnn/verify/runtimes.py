@@ -301,24 +301,11 @@ class EmulatedRuntimeSpec(RuntimeSpec):
             raise RuntimeBackendError(f"{self.name}: {reason}")
 
     def notes(self, options=None, model=None):
-        """The kernels that ran, and the known CMSIS-NN defects the model's ops hit (a mismatch there is theirs)."""
-        from edgecnn.emulate import ENGINES, defects, tree
+        """What ran (the engine's own notes: the kernels, and known defects the model's ops hit)."""
+        from edgecnn.emulate import ENGINES
 
         options = options or RuntimeOptions()
-        if options.engine == "c":
-            from edgecnn.emulate import c_firmware
-
-            source = c_firmware.optional_tree(options.tflm_root)
-            if source is not None and source.kernels == tree.CMSIS_NN:
-                return [f"edgecnn's generated C, built with CMSIS-NN from {source.root}"]
-            return ["edgecnn's generated C, portable kernels"]
-        if not ENGINES.get(options.engine).needs_tree:
-            return [f"engine {options.engine}"]
-        source = tree.find_tree(options.tflm_root)
-        notes = [f"TFLite Micro with {source.kernels} kernels from {source.root}"]
-        if source.kernels == tree.CMSIS_NN and model is not None:
-            notes += [f"known CMSIS-NN defect: {defect}" for defect in defects.cmsis_nn_defects(model)]
-        return notes
+        return ENGINES.get(options.engine).notes_for(options.tflm_root, model)
 
     def run(self, model_path, output_indices, inputs, options=None):
         from edgecnn import emulate

@@ -10,7 +10,7 @@ Arm's CMSIS-NN that replaces the body under -DEDGECNN_USE_CMSIS_NN, where CMSIS-
 import dataclasses
 
 from edgecnn.codegen import cmsis
-from edgecnn.codegen.ops import conv, elementwise, layout, movement, pool, resize
+from edgecnn.codegen.ops import conv, elementwise, layout, matmul, movement, pool, resize
 from edgecnn.registry import Registry
 
 
@@ -43,9 +43,9 @@ EMITTERS = Registry(
             conv.overlap_depthwise_conv_2d,
             cmsis=cmsis.depthwise_conv_2d,
         ),
-        OpEmitter("FULLY_CONNECTED", conv.emit_fully_connected, cmsis=cmsis.fully_connected),
+        OpEmitter("FULLY_CONNECTED", matmul.emit_fully_connected, cmsis=cmsis.fully_connected),
         OpEmitter("TRANSPOSE_CONV", conv.emit_transpose_conv),
-        OpEmitter("BATCH_MATMUL", conv.emit_batch_matmul),
+        OpEmitter("BATCH_MATMUL", matmul.emit_batch_matmul),
         OpEmitter("MAX_POOL_2D", pool.emit_max_pool_2d, pool.pool_overlap, cmsis=cmsis.max_pool_2d),
         OpEmitter("AVERAGE_POOL_2D", pool.emit_average_pool_2d, pool.pool_overlap, cmsis=cmsis.average_pool_2d),
         OpEmitter("MEAN", pool.emit_mean),
